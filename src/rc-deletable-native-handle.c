@@ -1,0 +1,168 @@
+/* rc-deletable-native-handle.c
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#include "config.h"
+
+#include "rc-deletable-native-handle.h"
+
+/**
+ * SECTION:rc-deletable-native-handle
+ * @Title: RcDeletableNativeHandle
+ * @Short_description: a handle released by a given function
+ *
+ * #RcDeletableNativeHandle is the ready-made #RcNativeHandle for the common
+ * case: a C API gives a pointer and a function to release it. The function
+ * is called once, when the count reaches zero.
+ *
+ * rc_deletable_native_handle_new_native() takes the release function as a
+ * plain address of a `void f (void *)`: this is the path for Python users
+ * (an address from cffi, ctypes or dlsym). Releasing then never enters the
+ * interpreter, so it is fast and safe even at interpreter shutdown.
+ *
+ * |[<!-- language="C" -->
+ * RcDeletableNativeHandle *dog =
+ *   rc_deletable_native_handle_new_native (dog_new ("Rex"), (gpointer) dog_release, "DOG_PTR");
+ *
+ * dog_walk (rc_native_handle_get_handle (RC_NATIVE_HANDLE (dog)));
+ * g_object_unref (dog);   // the wrapper's reference: dog_release() runs
+ * ]|
+ *
+ * In Python:
+ *
+ * |[<!-- language="Python" -->
+ * dog = Refcount.DeletableNativeHandle.new_native(ptr, release_address, "DOG_PTR")
+ * ]|
+ */
+
+struct _RcDeletableNativeHandle
+{
+  RcNativeHandle parent_instance;
+
+  RcReleaseFunc func;
+  gpointer user_data;
+  GDestroyNotify notify;
+};
+
+G_DEFINE_FINAL_TYPE (RcDeletableNativeHandle, rc_deletable_native_handle, RC_TYPE_NATIVE_HANDLE)
+
+typedef void (*RcNativeReleaseFunc) (void *handle);
+
+static void
+call_native_release (gpointer handle,
+                     gpointer release_address)
+{
+  /* An address handed over from another language: converting it back to a
+   * function pointer is what dlsym() users do too. */
+  RcNativeReleaseFunc func = (RcNativeReleaseFunc) release_address;
+
+  func (handle);
+}
+
+static void
+drop_user_data (RcDeletableNativeHandle *self)
+{
+  GDestroyNotify notify = g_steal_pointer (&self->notify);
+  gpointer user_data = g_steal_pointer (&self->user_data);
+
+  self->func = NULL;
+  if (notify != NULL)
+    notify (user_data);
+}
+
+static gboolean
+rc_deletable_native_handle_release_handle (RcNativeHandle *handle)
+{
+  RcDeletableNativeHandle *self = RC_DELETABLE_NATIVE_HANDLE (handle);
+
+  /* Runs at most once, in the one thread that won the release. */
+  self->func (rc_native_handle_get_handle (handle), self->user_data);
+  drop_user_data (self);
+  return TRUE;
+}
+
+static void
+rc_deletable_native_handle_finalize (GObject *object)
+{
+  drop_user_data (RC_DELETABLE_NATIVE_HANDLE (object));
+
+  G_OBJECT_CLASS (rc_deletable_native_handle_parent_class)->finalize (object);
+}
+
+static void
+rc_deletable_native_handle_class_init (RcDeletableNativeHandleClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  RcNativeHandleClass *handle_class = RC_NATIVE_HANDLE_CLASS (klass);
+
+  object_class->finalize = rc_deletable_native_handle_finalize;
+  handle_class->release_handle = rc_deletable_native_handle_release_handle;
+}
+
+static void
+rc_deletable_native_handle_init (RcDeletableNativeHandle *self)
+{
+}
+
+/**
+ * rc_deletable_native_handle_new:
+ * @handle: (nullable): the native pointer, or %NULL to set it later with
+ *   rc_native_handle_set_handle()
+ * @func: (scope notified) (closure user_data) (destroy notify): the function
+ *   that releases @handle
+ * @user_data: data passed to @func
+ * @notify: (nullable): frees @user_data, right after the release or when the
+ *   handle is finalized without a release
+ * @type_id: (nullable): the type id, such as "DOG_PTR"
+ *
+ * Creates a handle holding one reference, released by @func.
+ *
+ * Returns: (transfer full): a new #RcDeletableNativeHandle
+ */
+RcDeletableNativeHandle *
+rc_deletable_native_handle_new (gpointer        handle,
+                                RcReleaseFunc   func,
+                                gpointer        user_data,
+                                GDestroyNotify  notify,
+                                const char     *type_id)
+{
+  RcDeletableNativeHandle *self;
+
+  g_return_val_if_fail (func != NULL, NULL);
+
+  self = g_object_new (RC_TYPE_DELETABLE_NATIVE_HANDLE,
+                       "handle", handle,
+                       "type-id", type_id,
+                       NULL);
+  self->func = func;
+  self->user_data = user_data;
+  self->notify = notify;
+
+  return self;
+}
+
+/**
+ * rc_deletable_native_handle_new_native:
+ * @handle: (nullable): the native pointer, or %NULL to set it later with
+ *   rc_native_handle_set_handle()
+ * @release_address: the address of a native function `void f (void *)` that
+ *   releases @handle (from cffi, ctypes or dlsym)
+ * @type_id: (nullable): the type id, such as "DOG_PTR"
+ *
+ * Creates a handle holding one reference, released by calling the native
+ * function at @release_address. The release never calls into a language
+ * runtime.
+ *
+ * Returns: (transfer full): a new #RcDeletableNativeHandle
+ */
+RcDeletableNativeHandle *
+rc_deletable_native_handle_new_native (gpointer    handle,
+                                       gpointer    release_address,
+                                       const char *type_id)
+{
+  g_return_val_if_fail (release_address != NULL, NULL);
+
+  return rc_deletable_native_handle_new (handle, call_native_release,
+                                         release_address, NULL, type_id);
+}

@@ -1,0 +1,672 @@
+/* rc-native-handle.c
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+#include "config.h"
+
+#include "rc-error.h"
+#include "rc-native-handle.h"
+#include "rc-native-handle-private.h"
+#include "rc-reference-counter-private.h"
+
+/**
+ * SECTION:rc-native-handle
+ * @Title: RcNativeHandle
+ * @Short_description: a reference-counted handle to a native pointer
+ *
+ * #RcNativeHandle wraps a native pointer (an opaque `void *` from a C or C++
+ * API) and a reference count, and releases the native resource exactly once,
+ * when the count reaches zero. It is abstract: subclasses say how to release
+ * by overriding #RcNativeHandleClass.release_handle. #RcDeletableNativeHandle
+ * (a release function) and #RcOwningNativeHandle (nothing to release) are the
+ * ready-made ones.
+ *
+ * The counter contract:
+ *
+ * - A new handle holds `prior-ref-count + 1` references: its creator is one.
+ * - rc_reference_counter_add_ref() adds one; rc_reference_counter_decrement_ref()
+ *   removes one and nothing else.
+ * - rc_native_handle_release() (and its synonym rc_native_handle_dispose())
+ *   removes one; when the count reaches zero the native resource is released
+ *   by #RcNativeHandleClass.release_handle. The decision is made by a single
+ *   atomic compare-and-swap, so the release runs at most once even when many
+ *   threads release at the same moment, and it runs outside any lock.
+ * - After a successful release the pointer is %NULL, the handle is disposed,
+ *   the count stays at zero and every later call is a harmless no-op: no
+ *   double release, no negative count, no resurrection by add_ref.
+ * - If #RcNativeHandleClass.release_handle returns %FALSE, a warning is logged
+ *   and the handle keeps its pointer; a later release or dispose retries.
+ * - The GObject wrapper is itself one owner: when it is disposed (its last
+ *   GObject reference dropped) it releases once, unless already disposed.
+ *   References still held through add_ref keep the native resource alive;
+ *   with `RC_DEBUG=leaks` in the environment, finalizing such a handle logs a
+ *   warning that names its type id.
+ * - rc_native_handle_acquire() borrows: it returns the pointer and adds a
+ *   reference only if the handle is not disposed (an atomic
+ *   check-and-increment). Pair it with rc_native_handle_release(). While the
+ *   borrow is held no other thread can release the resource.
+ * - A handle created without a pointer can get one later, once, with
+ *   rc_native_handle_set_handle().
+ *
+ * A subclass in C:
+ *
+ * |[<!-- language="C" -->
+ * static gboolean
+ * dog_handle_release_handle (RcNativeHandle *handle)
+ * {
+ *   dog_release (rc_native_handle_get_handle (handle));
+ *   return TRUE;
+ * }
+ *
+ * static void
+ * dog_handle_class_init (DogHandleClass *klass)
+ * {
+ *   RC_NATIVE_HANDLE_CLASS (klass)->release_handle = dog_handle_release_handle;
+ * }
+ * ]|
+ *
+ * and in Python:
+ *
+ * |[<!-- language="Python" -->
+ * class DogHandle(Refcount.NativeHandle):
+ *     def do_release_handle(self):
+ *         lib.dog_release(self.get_handle())
+ *         return True
+ * ]|
+ */
+
+typedef struct
+{
+  /* Written once (construction or rc_native_handle_set_handle()) before the
+   * phase becomes OPEN, cleared after a successful release. */
+  gpointer handle;
+  char *type_id;
+  /* Set when the GObject wrapper has given back its own reference. */
+  int wrapper_released;
+} RcNativeHandlePrivate;
+
+G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (RcNativeHandle, rc_native_handle, RC_TYPE_REFERENCE_COUNTER)
+
+enum {
+  PROP_0,
+  PROP_HANDLE,
+  PROP_TYPE_ID,
+  PROP_DISPOSED,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static int live_count;
+static int unreleased_count;
+
+guint
+_rc_get_debug_flags (void)
+{
+  static gsize flags_initialized;
+  static guint flags;
+
+  if (g_once_init_enter (&flags_initialized))
+    {
+      static const GDebugKey keys[] = {
+        { "leaks", RC_DEBUG_LEAKS },
+      };
+
+      flags = g_parse_debug_string (g_getenv ("RC_DEBUG"), keys, G_N_ELEMENTS (keys));
+      g_once_init_leave (&flags_initialized, 1);
+    }
+
+  return flags;
+}
+
+static inline int *
+get_state (RcNativeHandle *self)
+{
+  return _rc_reference_counter_get_state (RC_REFERENCE_COUNTER (self));
+}
+
+static const char *
+type_id_or_none (RcNativeHandlePrivate *priv)
+{
+  return priv->type_id != NULL ? priv->type_id : "(none)";
+}
+
+static gboolean
+rc_native_handle_real_is_valid_handle (RcNativeHandle *self,
+                                       gpointer        handle)
+{
+  return handle != NULL;
+}
+
+static gboolean
+rc_native_handle_real_release_handle (RcNativeHandle *self)
+{
+  g_critical ("%s does not implement RcNativeHandle.release_handle",
+              G_OBJECT_TYPE_NAME (self));
+  return FALSE;
+}
+
+/* Runs in the one thread whose compare-and-swap moved the phase to
+ * RELEASING; nobody else can touch the pointer or the count until the
+ * phase leaves RELEASING. */
+static void
+run_release_handle (RcNativeHandle *self)
+{
+  RcNativeHandlePrivate *priv = rc_native_handle_get_instance_private (self);
+  int *state = get_state (self);
+
+  if (RC_NATIVE_HANDLE_GET_CLASS (self)->release_handle (self))
+    {
+      g_atomic_pointer_set (&priv->handle, NULL);
+      g_atomic_int_set (state, RC_STATE_MAKE (0, RC_PHASE_RELEASED));
+      (void) g_atomic_int_dec_and_test (&unreleased_count);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DISPOSED]);
+    }
+  else
+    {
+      g_warning ("Failed to release native handle of type id \"%s\" (%s %p): "
+                 "it is kept, and a later release may retry",
+                 type_id_or_none (priv), G_OBJECT_TYPE_NAME (self), self);
+      g_atomic_int_set (state, RC_STATE_MAKE (0, RC_PHASE_OPEN));
+    }
+}
+
+static void
+rc_native_handle_constructed (GObject *object)
+{
+  RcNativeHandle *self = RC_NATIVE_HANDLE (object);
+  RcNativeHandlePrivate *priv = rc_native_handle_get_instance_private (self);
+  int *state = get_state (self);
+
+  G_OBJECT_CLASS (rc_native_handle_parent_class)->constructed (object);
+
+  /* Nobody else sees the object yet: plain accesses are enough. */
+  if (priv->handle != NULL &&
+      !RC_NATIVE_HANDLE_GET_CLASS (self)->is_valid_handle (self, priv->handle))
+    {
+      g_critical ("%p is not a valid handle for %s; the handle is left unset",
+                  priv->handle, G_OBJECT_TYPE_NAME (self));
+      priv->handle = NULL;
+    }
+
+  if (priv->handle == NULL)
+    *state = RC_STATE_MAKE (RC_STATE_COUNT (*state), RC_PHASE_UNSET);
+  else
+    g_atomic_int_inc (&unreleased_count);
+}
+
+static void
+rc_native_handle_object_dispose (GObject *object)
+{
+  RcNativeHandle *self = RC_NATIVE_HANDLE (object);
+  RcNativeHandlePrivate *priv = rc_native_handle_get_instance_private (self);
+
+  /* dispose may run more than once; the wrapper's reference is one. */
+  if (g_atomic_int_compare_and_exchange (&priv->wrapper_released, FALSE, TRUE))
+    rc_native_handle_release (self);
+
+  G_OBJECT_CLASS (rc_native_handle_parent_class)->dispose (object);
+}
+
+static void
+rc_native_handle_finalize (GObject *object)
+{
+  RcNativeHandle *self = RC_NATIVE_HANDLE (object);
+  RcNativeHandlePrivate *priv = rc_native_handle_get_instance_private (self);
+  int state = g_atomic_int_get (get_state (self));
+
+  if (RC_STATE_PHASE (state) == RC_PHASE_OPEN &&
+      (_rc_get_debug_flags () & RC_DEBUG_LEAKS) != 0)
+    g_warning ("Native handle of type id \"%s\" leaked with %d outstanding references",
+               type_id_or_none (priv), RC_STATE_COUNT (state));
+
+  g_clear_pointer (&priv->type_id, g_free);
+  (void) g_atomic_int_dec_and_test (&live_count);
+
+  G_OBJECT_CLASS (rc_native_handle_parent_class)->finalize (object);
+}
+
+static void
+rc_native_handle_get_property (GObject    *object,
+                               guint       prop_id,
+                               GValue     *value,
+                               GParamSpec *pspec)
+{
+  RcNativeHandle *self = RC_NATIVE_HANDLE (object);
+
+  switch (prop_id)
+    {
+    case PROP_HANDLE:
+      g_value_set_pointer (value, rc_native_handle_get_handle (self));
+      break;
+
+    case PROP_TYPE_ID:
+      g_value_set_string (value, rc_native_handle_get_type_id (self));
+      break;
+
+    case PROP_DISPOSED:
+      g_value_set_boolean (value, rc_native_handle_is_disposed (self));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+rc_native_handle_set_property (GObject      *object,
+                               guint         prop_id,
+                               const GValue *value,
+                               GParamSpec   *pspec)
+{
+  RcNativeHandle *self = RC_NATIVE_HANDLE (object);
+  RcNativeHandlePrivate *priv = rc_native_handle_get_instance_private (self);
+
+  switch (prop_id)
+    {
+    case PROP_HANDLE:
+      priv->handle = g_value_get_pointer (value);
+      break;
+
+    case PROP_TYPE_ID:
+      priv->type_id = g_value_dup_string (value);
+      break;
+
+    case PROP_DISPOSED:
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+rc_native_handle_class_init (RcNativeHandleClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->constructed = rc_native_handle_constructed;
+  object_class->dispose = rc_native_handle_object_dispose;
+  object_class->finalize = rc_native_handle_finalize;
+  object_class->get_property = rc_native_handle_get_property;
+  object_class->set_property = rc_native_handle_set_property;
+
+  klass->is_valid_handle = rc_native_handle_real_is_valid_handle;
+  klass->release_handle = rc_native_handle_real_release_handle;
+
+  /**
+   * RcNativeHandle:handle:
+   *
+   * The native pointer; %NULL when not set yet or released.
+   */
+  properties[PROP_HANDLE] =
+    g_param_spec_pointer ("handle", NULL, NULL,
+                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * RcNativeHandle:type-id:
+   *
+   * A name for the kind of native object (such as "DOG_PTR"), used by
+   * #RcWrapperFactory and in messages; may be %NULL.
+   */
+  properties[PROP_TYPE_ID] =
+    g_param_spec_string ("type-id", NULL, NULL,
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * RcNativeHandle:disposed:
+   *
+   * Whether the handle has no usable pointer: never set, or released.
+   * Notified when the native resource is released.
+   */
+  properties[PROP_DISPOSED] =
+    g_param_spec_boolean ("disposed", NULL, NULL,
+                          FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+rc_native_handle_init (RcNativeHandle *self)
+{
+  g_atomic_int_inc (&live_count);
+}
+
+/**
+ * rc_native_handle_get_handle:
+ * @self: a #RcNativeHandle
+ *
+ * Gets the native pointer. It stays valid only while a reference is held
+ * (see rc_native_handle_acquire() for a safe borrow across threads).
+ *
+ * Returns: (nullable) (transfer none): the pointer, or %NULL if never set or released
+ */
+gpointer
+rc_native_handle_get_handle (RcNativeHandle *self)
+{
+  RcNativeHandlePrivate *priv;
+
+  g_return_val_if_fail (RC_IS_NATIVE_HANDLE (self), NULL);
+
+  priv = rc_native_handle_get_instance_private (self);
+  return g_atomic_pointer_get (&priv->handle);
+}
+
+/**
+ * rc_native_handle_set_handle:
+ * @self: a #RcNativeHandle created without a pointer
+ * @handle: (nullable): the native pointer
+ * @prior_ref_count: references held before this one, at least 0
+ * @error: return location for a #GError
+ *
+ * Sets the native pointer of a handle created without one, for subclasses
+ * that create the native object after the wrapper. The count becomes
+ * `prior_ref_count + 1`. A handle takes a pointer once.
+ *
+ * Returns: %TRUE on success; %FALSE with @error set to
+ *   %RC_ERROR_HANDLE_ALREADY_SET, %RC_ERROR_DISPOSED,
+ *   %RC_ERROR_INVALID_HANDLE (rejected by
+ *   #RcNativeHandleClass.is_valid_handle) or %RC_ERROR_INVALID_ARGUMENT
+ */
+gboolean
+rc_native_handle_set_handle (RcNativeHandle  *self,
+                             gpointer         handle,
+                             int              prior_ref_count,
+                             GError         **error)
+{
+  RcNativeHandlePrivate *priv;
+  int *state;
+  int old;
+
+  g_return_val_if_fail (RC_IS_NATIVE_HANDLE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  priv = rc_native_handle_get_instance_private (self);
+  state = get_state (self);
+
+  if (prior_ref_count < 0 || prior_ref_count >= RC_STATE_COUNT_MAX)
+    {
+      g_set_error (error, RC_ERROR, RC_ERROR_INVALID_ARGUMENT,
+                   "Prior reference count %d is out of range", prior_ref_count);
+      return FALSE;
+    }
+
+  old = g_atomic_int_get (state);
+  switch (RC_STATE_PHASE (old))
+    {
+    case RC_PHASE_OPEN:
+      g_set_error (error, RC_ERROR, RC_ERROR_HANDLE_ALREADY_SET,
+                   "The handle of type id \"%s\" already holds a native pointer",
+                   type_id_or_none (priv));
+      return FALSE;
+
+    case RC_PHASE_RELEASING:
+    case RC_PHASE_RELEASED:
+      g_set_error (error, RC_ERROR, RC_ERROR_DISPOSED,
+                   "The handle of type id \"%s\" is already released",
+                   type_id_or_none (priv));
+      return FALSE;
+
+    case RC_PHASE_UNSET:
+    default:
+      break;
+    }
+
+  if (!RC_NATIVE_HANDLE_GET_CLASS (self)->is_valid_handle (self, handle))
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_HANDLE,
+                           "The specified handle argument is not a valid handle");
+      return FALSE;
+    }
+
+  /* The pointer first, then the phase: whoever sees OPEN sees the pointer. */
+  if (!g_atomic_pointer_compare_and_exchange (&priv->handle, NULL, handle) ||
+      !g_atomic_int_compare_and_exchange (state, old,
+                                          RC_STATE_MAKE (prior_ref_count + 1, RC_PHASE_OPEN)))
+    {
+      g_set_error (error, RC_ERROR, RC_ERROR_HANDLE_ALREADY_SET,
+                   "The handle of type id \"%s\" was set by another thread",
+                   type_id_or_none (priv));
+      return FALSE;
+    }
+
+  g_atomic_int_inc (&unreleased_count);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DISPOSED]);
+  return TRUE;
+}
+
+/**
+ * rc_native_handle_get_type_id:
+ * @self: a #RcNativeHandle
+ *
+ * Gets the type id given at construction.
+ *
+ * Returns: (nullable): the type id, or %NULL
+ */
+const char *
+rc_native_handle_get_type_id (RcNativeHandle *self)
+{
+  RcNativeHandlePrivate *priv;
+
+  g_return_val_if_fail (RC_IS_NATIVE_HANDLE (self), NULL);
+
+  priv = rc_native_handle_get_instance_private (self);
+  return priv->type_id;
+}
+
+/**
+ * rc_native_handle_is_valid_handle: (virtual is_valid_handle)
+ * @self: a #RcNativeHandle
+ * @handle: (nullable): a native pointer
+ *
+ * Checks whether @handle is acceptable for this kind of handle, through
+ * #RcNativeHandleClass.is_valid_handle (by default: not %NULL).
+ *
+ * Returns: %TRUE if @handle is valid
+ */
+gboolean
+rc_native_handle_is_valid_handle (RcNativeHandle *self,
+                                  gpointer        handle)
+{
+  g_return_val_if_fail (RC_IS_NATIVE_HANDLE (self), FALSE);
+
+  return RC_NATIVE_HANDLE_GET_CLASS (self)->is_valid_handle (self, handle);
+}
+
+/**
+ * rc_native_handle_release:
+ * @self: a #RcNativeHandle
+ *
+ * Gives back one reference; when none is left the native resource is
+ * released, exactly once. Does nothing on a disposed handle.
+ */
+void
+rc_native_handle_release (RcNativeHandle *self)
+{
+  int *state;
+  int old;
+  int count;
+
+  g_return_if_fail (RC_IS_NATIVE_HANDLE (self));
+
+  state = get_state (self);
+  for (;;)
+    {
+      old = g_atomic_int_get (state);
+      if (RC_STATE_PHASE (old) != RC_PHASE_OPEN)
+        return;
+
+      count = RC_STATE_COUNT (old);
+      if (count > 1)
+        {
+          if (g_atomic_int_compare_and_exchange (state, old, old - RC_STATE_MAKE (1, 0)))
+            return;
+        }
+      else if (g_atomic_int_compare_and_exchange (state, old,
+                                                  RC_STATE_MAKE (0, RC_PHASE_RELEASING)))
+        {
+          run_release_handle (self);
+          return;
+        }
+    }
+}
+
+/**
+ * rc_native_handle_dispose:
+ * @self: a #RcNativeHandle
+ *
+ * A synonym of rc_native_handle_release(), as in pyrefcount. It gives back
+ * one reference: it does not force the release while other references are
+ * held.
+ */
+void
+rc_native_handle_dispose (RcNativeHandle *self)
+{
+  rc_native_handle_release (self);
+}
+
+/**
+ * rc_native_handle_is_disposed:
+ * @self: a #RcNativeHandle
+ *
+ * Whether the handle has no usable native pointer: it was released, or it
+ * was never set.
+ *
+ * Returns: %TRUE if disposed
+ */
+gboolean
+rc_native_handle_is_disposed (RcNativeHandle *self)
+{
+  RcPhase phase;
+
+  g_return_val_if_fail (RC_IS_NATIVE_HANDLE (self), TRUE);
+
+  phase = RC_STATE_PHASE (g_atomic_int_get (get_state (self)));
+  return phase == RC_PHASE_UNSET || phase == RC_PHASE_RELEASED;
+}
+
+/**
+ * rc_native_handle_is_invalid:
+ * @self: a #RcNativeHandle
+ *
+ * Whether the handle cannot be used: the same as
+ * rc_native_handle_is_disposed(), named as in .NET's SafeHandle and
+ * pyrefcount.
+ *
+ * Returns: %TRUE if the handle has no usable pointer
+ */
+gboolean
+rc_native_handle_is_invalid (RcNativeHandle *self)
+{
+  return rc_native_handle_is_disposed (self);
+}
+
+/**
+ * rc_native_handle_acquire:
+ * @self: a #RcNativeHandle
+ * @error: return location for a #GError
+ *
+ * Borrows the native pointer: if the handle is not disposed, adds a
+ * reference and returns the pointer, in one atomic step. The resource cannot
+ * be released by another thread until the caller gives the reference back
+ * with rc_native_handle_release().
+ *
+ * Returns: (nullable) (transfer none): the pointer, or %NULL with @error set
+ *   to %RC_ERROR_DISPOSED
+ */
+gpointer
+rc_native_handle_acquire (RcNativeHandle  *self,
+                          GError         **error)
+{
+  RcNativeHandlePrivate *priv;
+  int *state;
+  int old;
+
+  g_return_val_if_fail (RC_IS_NATIVE_HANDLE (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  priv = rc_native_handle_get_instance_private (self);
+  state = get_state (self);
+  do
+    {
+      old = g_atomic_int_get (state);
+      if (RC_STATE_PHASE (old) != RC_PHASE_OPEN)
+        {
+          g_set_error (error, RC_ERROR, RC_ERROR_DISPOSED,
+                       "The native handle of type id \"%s\" is disposed",
+                       type_id_or_none (priv));
+          return NULL;
+        }
+      if (RC_STATE_COUNT (old) >= RC_STATE_COUNT_MAX)
+        {
+          g_set_error (error, RC_ERROR, RC_ERROR_FAILED,
+                       "Reference count of the handle of type id \"%s\" would overflow",
+                       type_id_or_none (priv));
+          return NULL;
+        }
+    }
+  while (!g_atomic_int_compare_and_exchange (state, old, old + RC_STATE_MAKE (1, 0)));
+
+  return g_atomic_pointer_get (&priv->handle);
+}
+
+/**
+ * rc_native_handle_to_string:
+ * @self: a #RcNativeHandle
+ *
+ * Describes the handle for messages, such as
+ * `RcDeletableNativeHandle to a native pointer of type id "DOG_PTR"`, or
+ * with the pointer's address when there is no type id; " (disposed)" is
+ * appended once disposed.
+ *
+ * Returns: (transfer full): a newly allocated string
+ */
+char *
+rc_native_handle_to_string (RcNativeHandle *self)
+{
+  RcNativeHandlePrivate *priv;
+  const char *suffix;
+
+  g_return_val_if_fail (RC_IS_NATIVE_HANDLE (self), NULL);
+
+  priv = rc_native_handle_get_instance_private (self);
+  suffix = rc_native_handle_is_disposed (self) ? " (disposed)" : "";
+
+  if (priv->type_id != NULL && priv->type_id[0] != '\0')
+    return g_strdup_printf ("%s to a native pointer of type id \"%s\"%s",
+                            G_OBJECT_TYPE_NAME (self), priv->type_id, suffix);
+
+  return g_strdup_printf ("%s to a native pointer %p%s",
+                          G_OBJECT_TYPE_NAME (self),
+                          g_atomic_pointer_get (&priv->handle), suffix);
+}
+
+/**
+ * rc_native_handle_get_live_count:
+ *
+ * Counts the #RcNativeHandle objects alive in the process (created and not
+ * yet finalized), for leak checks in tests.
+ *
+ * Returns: the number of live handle objects
+ */
+guint
+rc_native_handle_get_live_count (void)
+{
+  return (guint) g_atomic_int_get (&live_count);
+}
+
+/**
+ * rc_native_handle_get_unreleased_count:
+ *
+ * Counts the native pointers held by handles and not yet released,
+ * including those of handles finalized while references were outstanding
+ * (leaked on purpose).
+ *
+ * Returns: the number of native pointers not yet released
+ */
+guint
+rc_native_handle_get_unreleased_count (void)
+{
+  return (guint) g_atomic_int_get (&unreleased_count);
+}
