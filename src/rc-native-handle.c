@@ -200,11 +200,9 @@ static void
 rc_native_handle_object_dispose (GObject *object)
 {
   RcNativeHandle *self = RC_NATIVE_HANDLE (object);
-  RcNativeHandlePrivate *priv = rc_native_handle_get_instance_private (self);
 
   /* dispose may run more than once; the wrapper's reference is one. */
-  if (g_atomic_int_compare_and_exchange (&priv->wrapper_released, FALSE, TRUE))
-    rc_native_handle_release (self);
+  rc_native_handle_drop_wrapper_reference (self);
 
   G_OBJECT_CLASS (rc_native_handle_parent_class)->dispose (object);
 }
@@ -560,6 +558,37 @@ gboolean
 rc_native_handle_is_invalid (RcNativeHandle *self)
 {
   return rc_native_handle_is_disposed (self);
+}
+
+/**
+ * rc_native_handle_drop_wrapper_reference:
+ * @self: a #RcNativeHandle
+ *
+ * Gives back the reference that the wrapper object itself holds, once: a
+ * second call, and the one made when the GObject is disposed, do nothing.
+ * This is rc_native_handle_release() for the wrapper as an owner.
+ *
+ * Language bindings call it when their proxy object dies, so that
+ * #RcNativeHandleClass.release_handle runs while the proxy (and the state
+ * a subclass keeps in it) is still intact, rather than later from GObject
+ * dispose. C code rarely needs it: g_object_unref() of the last reference
+ * does the same.
+ *
+ * Returns: %TRUE if the wrapper's reference was given back by this call
+ */
+gboolean
+rc_native_handle_drop_wrapper_reference (RcNativeHandle *self)
+{
+  RcNativeHandlePrivate *priv;
+
+  g_return_val_if_fail (RC_IS_NATIVE_HANDLE (self), FALSE);
+
+  priv = rc_native_handle_get_instance_private (self);
+  if (!g_atomic_int_compare_and_exchange (&priv->wrapper_released, FALSE, TRUE))
+    return FALSE;
+
+  rc_native_handle_release (self);
+  return TRUE;
 }
 
 /**

@@ -66,6 +66,8 @@ gboolean     rc_native_handle_is_disposed            (RcNativeHandle  *self);
 RC_AVAILABLE_IN_ALL
 gboolean     rc_native_handle_is_invalid             (RcNativeHandle  *self);
 RC_AVAILABLE_IN_ALL
+gboolean     rc_native_handle_drop_wrapper_reference (RcNativeHandle  *self);
+RC_AVAILABLE_IN_ALL
 gpointer     rc_native_handle_acquire                (RcNativeHandle  *self,
                                                       GError         **error);
 RC_AVAILABLE_IN_ALL

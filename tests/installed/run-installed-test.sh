@@ -1,0 +1,53 @@
+#!/bin/bash
+# Installs the project (building what meson test did not need, such as the
+# GIR and the HTML reference) into a scratch directory and builds a small
+# program against that copy alone, through pkg-config, then checks what else
+# an install must hold (GIR, typelib, HTML reference).
+#   run-installed-test.sh BUILD_DIR SOURCE_DIR CC
+set -euo pipefail
+
+build_dir=$1
+source_dir=$2
+cc=$3
+
+destdir=$(mktemp -d)
+trap 'rm -rf "$destdir"' EXIT
+
+if ! meson install -C "$build_dir" --quiet --destdir "$destdir" >"$destdir.log" 2>&1; then
+  cat "$destdir.log"; rm -f "$destdir.log"
+  echo "meson install failed"
+  exit 1
+fi
+rm -f "$destdir.log"
+
+pcfile=$(find "$destdir" -name refcount-1.pc | head -n 1)
+[ -n "$pcfile" ] || { echo "refcount-1.pc was not installed"; exit 1; }
+# Point a copy of the installed .pc file at the scratch install; its
+# dependencies (GLib) stay where the system has them, so neither
+# --define-variable nor PKG_CONFIG_SYSROOT_DIR, which apply to all, will do.
+mkdir "$destdir/pc"
+sed -e "s|^prefix=|prefix=$destdir|" "$pcfile" > "$destdir/pc/refcount-1.pc"
+export PKG_CONFIG_PATH=$destdir/pc
+
+echo "pkg-config refcount-1: $(pkg-config --modversion refcount-1)"
+# shellcheck disable=SC2046
+"$cc" -o "$destdir/consumer" "$source_dir/tests/installed/consumer.c" \
+  $(pkg-config --cflags --libs refcount-1)
+
+libdir=$(dirname "$(find "$destdir" -name 'librefcount-1.so' | head -n 1)")
+LD_LIBRARY_PATH=$libdir "$destdir/consumer"
+
+# The consumer must not have picked the build tree's library by accident.
+LD_LIBRARY_PATH=$libdir ldd "$destdir/consumer" | grep -q "$destdir" \
+  || { echo "consumer is not linked against the installed library"; exit 1; }
+
+for f in Refcount-1.0.gir Refcount-1.0.typelib refcount.h rc-version.h rc-enum-types.h; do
+  [ -n "$(find "$destdir" -name "$f")" ] || { echo "$f was not installed"; exit 1; }
+  echo "installed: $f"
+done
+if [ "${RC_EXPECT_DOCS:-1}" = 1 ]; then
+  [ -n "$(find "$destdir" -path '*refcount*' -name index.html)" ] \
+    || { echo "the HTML reference was not installed"; exit 1; }
+  echo "installed: HTML reference"
+fi
+echo "installed-consumer: ok"
