@@ -3,12 +3,13 @@
 # GIR and the HTML reference) into a scratch directory and builds a small
 # program against that copy alone, through pkg-config, then checks what else
 # an install must hold (GIR, typelib, HTML reference).
-#   run-installed-test.sh BUILD_DIR SOURCE_DIR CC
+#   run-installed-test.sh BUILD_DIR SOURCE_DIR CC [PYTHON]
 set -euo pipefail
 
 build_dir=$1
 source_dir=$2
 cc=$3
+python=${4:-}
 
 destdir=$(mktemp -d)
 trap 'rm -rf "$destdir"' EXIT
@@ -49,5 +50,33 @@ if [ "${RC_EXPECT_DOCS:-1}" = 1 ]; then
   [ -n "$(find "$destdir" -path '*refcount*' -name index.html)" ] \
     || { echo "the HTML reference was not installed"; exit 1; }
   echo "installed: HTML reference"
+fi
+if [ -n "$python" ]; then
+  # The Python layer from the installed prefix alone: the typelib, the
+  # overrides and the refcount package, none from the source tree.
+  override=$(find "$destdir" -path '*/gi/overrides/Refcount.py' | head -n 1)
+  [ -n "$override" ] || { echo "the PyGObject overrides were not installed"; exit 1; }
+  site=${override%/gi/overrides/Refcount.py}
+  [ -f "$site/refcount/interop.py" ] || { echo "the refcount package was not installed beside them"; exit 1; }
+  typelib=$(dirname "$(find "$destdir" -name Refcount-1.0.typelib | head -n 1)")
+  (cd "$destdir" && env -u PYTHONPATH PYTHONPATH="$site" GI_TYPELIB_PATH="$typelib" \
+     LD_LIBRARY_PATH="$libdir" PYTHONDONTWRITEBYTECODE=1 "$python" - "$destdir" <<'PY'
+import sys
+destdir = sys.argv[1]
+import gi
+gi.require_version("Refcount", "1.0")
+from gi.repository import Refcount
+import refcount.interop
+overrides = sys.modules["gi.overrides.Refcount"].__file__
+assert overrides.startswith(destdir), overrides
+assert refcount.interop.__file__.startswith(destdir), refcount.interop.__file__
+calls = []
+handle = Refcount.DeletableNativeHandle(1234, calls.append, "INT")
+handle.release()
+assert calls == [1234] and handle.disposed, calls
+print("installed python: overrides from", overrides)
+print("installed python: refcount from", refcount.interop.__file__)
+PY
+  )
 fi
 echo "installed-consumer: ok"

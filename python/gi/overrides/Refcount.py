@@ -1,0 +1,442 @@
+# Refcount.py: PyGObject overrides for the Refcount namespace
+#
+# SPDX-License-Identifier: MIT
+"""Pythonic handles on top of the GI classes of refcount.
+
+Handles take any of the pointer kinds Python code meets (an int address, a
+cffi pointer, a ctypes pointer, a PyCapsule), keep that object alive as long
+as they need it and give it back from get_handle(). Release functions may be
+native (a cffi or ctypes function, or an address: the release never enters
+Python) or any Python callable.
+
+The lifecycle bridge: a Python subclass overriding do_release_handle must see
+`self` intact when it runs. PyGObject 3.42 would call a vfunc reached from
+GObject dispose, after the Python wrapper died, on a *new* wrapper with an
+empty __dict__. So the wrapper's own reference is given back from the Python
+side, in __del__, while the wrapper is still whole, and only when the GObject
+is about to die with it (no other GObject reference is held).
+"""
+
+import atexit
+import contextlib
+import ctypes
+import gc
+import sys
+import threading
+
+from gi.repository import GLib, GObject
+
+from ..module import get_introspection_module
+from ..overrides import override
+
+Refcount = get_introspection_module("Refcount")
+
+__all__ = []
+
+try:
+    import cffi as _cffi
+
+    _ffi = _cffi.FFI()
+    _CData = _ffi.CData
+except ImportError:  # cffi is optional: without it no CData can come in.
+    _ffi = None
+    _CData = ()
+
+_ACCEPTED_HANDLES = (
+    "None, an int address, a cffi pointer, a ctypes pointer or c_void_p, or a PyCapsule"
+)
+_ACCEPTED_RELEASES = (
+    "a cffi or ctypes function, an int address, or a Python callable"
+)
+_MAX_ADDRESS = 2 ** (8 * ctypes.sizeof(ctypes.c_void_p)) - 1
+
+_capsule_get_name = ctypes.pythonapi.PyCapsule_GetName
+_capsule_get_name.restype = ctypes.c_char_p
+_capsule_get_name.argtypes = [ctypes.py_object]
+_capsule_get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+_capsule_get_pointer.restype = ctypes.c_void_p
+_capsule_get_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+# The capsule type has no public name; datetime always exports one.
+import datetime as _datetime  # noqa: E402
+
+_CapsuleType = type(_datetime.datetime_CAPI)
+
+
+def _checked_address(value):
+    if value < 0 or value > _MAX_ADDRESS:
+        raise ValueError(f"address {value:#x} is out of range for a pointer")
+    return value
+
+
+def address_of(handle):
+    """The integer address of a handle object (0 for None).
+
+    Raises TypeError naming the accepted kinds for anything else.
+    """
+    if handle is None:
+        return 0
+    if isinstance(handle, bool):
+        pass  # an int subclass, but never an address
+    elif isinstance(handle, int):
+        return _checked_address(handle)
+    elif _ffi is not None and isinstance(handle, _CData):
+        kind = _ffi.typeof(handle).kind
+        if kind in ("pointer", "array", "function"):
+            return int(_ffi.cast("uintptr_t", handle))
+    elif isinstance(handle, ctypes.c_void_p):
+        return handle.value or 0
+    elif isinstance(handle, (ctypes._Pointer, ctypes._CFuncPtr, ctypes.c_char_p)):
+        return ctypes.cast(handle, ctypes.c_void_p).value or 0
+    elif isinstance(handle, ctypes.Array):
+        return ctypes.addressof(handle)
+    elif isinstance(handle, _CapsuleType):
+        return _capsule_get_pointer(handle, _capsule_get_name(handle)) or 0
+    raise TypeError(
+        f"A native handle must be {_ACCEPTED_HANDLES}; got '{type(handle).__name__}'"
+    )
+
+
+def release_address_of(release):
+    """The address of a native release function, or None for a Python callable.
+
+    Native: a cffi function pointer (from ffi.dlopen) or a cffi builtin
+    function (from a compiled module), a ctypes function, an int address.
+    """
+    if isinstance(release, bool):
+        pass
+    elif isinstance(release, int):
+        if release == 0:
+            raise ValueError("the release function address is NULL")
+        return _checked_address(release)
+    elif _ffi is not None and isinstance(release, _CData):
+        if _ffi.typeof(release).kind == "function":
+            address = int(_ffi.cast("uintptr_t", release))
+            if address == 0:
+                raise ValueError("the release function pointer is NULL")
+            return address
+    elif isinstance(release, ctypes._CFuncPtr):
+        return ctypes.cast(release, ctypes.c_void_p).value
+    elif callable(release):
+        return None
+    raise TypeError(
+        f"A release function must be {_ACCEPTED_RELEASES}; got '{type(release).__name__}'"
+    )
+
+
+# Exceptions raised by Python release code are kept per thread: the C core
+# sees only "failed", and the Python call that led to it (release(),
+# dispose(), ...) raises them again; a release that came from elsewhere (the
+# garbage collector, C code) reports them through sys.unraisablehook.
+_pending = threading.local()
+
+
+def _stash_exception(exc, where):
+    stack = getattr(_pending, "errors", None)
+    if stack is not None:
+        stack.append(exc)
+    else:
+        sys.unraisablehook(_Unraisable(exc, where))
+
+
+class _Unraisable:
+    def __init__(self, exc, obj):
+        self.exc_type = type(exc)
+        self.exc_value = exc
+        self.exc_traceback = exc.__traceback__
+        self.err_msg = "Exception ignored while releasing a native handle"
+        self.object = obj
+
+
+@contextlib.contextmanager
+def _reraising():
+    outer = getattr(_pending, "errors", None)
+    _pending.errors = []
+    try:
+        yield
+        errors = _pending.errors
+    finally:
+        _pending.errors = outer
+    if errors:
+        raise errors[0]
+
+
+def _guard_release_handle(function):
+    """Wraps a Python do_release_handle so that an exception becomes FALSE
+    for the C core, and is raised again where the release was asked for."""
+
+    def do_release_handle(self):
+        try:
+            return bool(function(self))
+        except BaseException as exc:  # noqa: B902 - handed back to the caller
+            _stash_exception(exc, function)
+            return False
+
+    do_release_handle.__wrapped__ = function
+    do_release_handle.__name__ = function.__name__
+    do_release_handle.__doc__ = function.__doc__
+    return do_release_handle
+
+
+_raw = Refcount.NativeHandle  # the GI class, for unbound calls of C methods
+
+
+class NativeHandle(Refcount.NativeHandle):
+    """A reference-counted handle to a native pointer (abstract).
+
+    Subclass it and override do_release_handle(self) -> bool to release the
+    native resource; it runs exactly once, with this very object.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        function = cls.__dict__.get("do_release_handle")
+        if function is not None and not hasattr(function, "__wrapped__"):
+            cls.do_release_handle = _guard_release_handle(function)
+
+    def __init__(self, handle=None, type_id=None, prior_ref_count=0, **kwargs):
+        if not isinstance(prior_ref_count, int) or isinstance(prior_ref_count, bool):
+            raise TypeError("prior_ref_count must be an int")
+        if prior_ref_count < 0:
+            raise ValueError("prior_ref_count must be >= 0")
+        if type_id is not None and not isinstance(type_id, str):
+            raise TypeError("type_id must be a str or None")
+        address = address_of(handle)
+        super().__init__(type_id=type_id, prior_ref_count=prior_ref_count, **kwargs)
+        self._rc_handle = None
+        if address:
+            self._rc_set(handle, address, prior_ref_count)
+
+    def _rc_set(self, handle, address, prior_ref_count):
+        _raw.set_handle(self, address, prior_ref_count)
+        # Kept alive as long as the handle: a cffi ffi.new() buffer is freed
+        # when its Python object dies.
+        self._rc_handle = handle
+        holder = self.__dict__.get("_rc_release_holder")
+        if holder is not None:
+            holder[:] = [handle]
+
+    def set_handle(self, handle, prior_ref_count=0):
+        """Gives a handle created without a pointer its pointer (once)."""
+        self._rc_set(handle, address_of(handle), prior_ref_count)
+
+    def get_handle(self):
+        """The object given as handle (None once released or never set)."""
+        address = _raw.get_handle(self)
+        if address is None:
+            return None
+        handle = self.__dict__.get("_rc_handle")
+        return address if handle is None else handle
+
+    ptr = property(get_handle, doc="The object given as handle, as get_handle().")
+
+    @property
+    def address(self):
+        """The native address as an int, or None once released or never set."""
+        return _raw.get_handle(self)
+
+    @property
+    def reference_count(self):
+        return Refcount.ReferenceCounter.get_reference_count(self)
+
+    @property
+    def disposed(self):
+        return _raw.is_disposed(self)
+
+    @property
+    def is_invalid(self):
+        return _raw.is_disposed(self)
+
+    @property
+    def type_id(self):
+        return _raw.get_type_id(self)
+
+    def release(self):
+        """Gives back one reference; at zero the native resource is released."""
+        with _reraising():
+            _raw.release(self)
+
+    def dispose(self):
+        """A synonym of release()."""
+        with _reraising():
+            _raw.release(self)
+
+    def drop_wrapper_reference(self):
+        with _reraising():
+            return _raw.drop_wrapper_reference(self)
+
+    def acquire(self):
+        """Borrows the handle: +1 and the handle object, or GLib.Error if disposed."""
+        _raw.acquire(self)
+        return self.get_handle()
+
+    @contextlib.contextmanager
+    def borrow(self):
+        """`with handle.borrow() as ptr:` holds a reference for the block."""
+        ptr = self.acquire()
+        try:
+            yield ptr
+        finally:
+            self.release()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.dispose()
+        return False
+
+    def __str__(self):
+        return _raw.to_string(self)
+
+    __repr__ = __str__
+
+    def __del__(self, _drop=_raw.drop_wrapper_reference):
+        # The wrapper is dying. If the GObject dies with it (our reference is
+        # its last), give the wrapper's own reference back now, while self is
+        # intact, rather than from GObject dispose on a fresh wrapper. If C
+        # still holds the GObject, its dispose will do it.
+        try:
+            if self.__grefcount__ == 1:
+                _drop(self)
+        except Exception:  # noqa: BLE001 - nothing to raise to in __del__
+            pass
+
+
+NativeHandle = override(NativeHandle)
+__all__.append("NativeHandle")
+
+
+def _release_at_exit():
+    """Gives back the wrapper reference of every handle Python still holds.
+
+    CPython does not promise to run __del__ at exit, and does not when the
+    objects are reachable from a class that GObject keeps registered (any
+    Python subclass's methods keep their module alive). While atexit handlers
+    run the interpreter is whole, so Python release code can still run
+    safely; handles still held by C (other GObject references) are C's.
+    """
+    for obj in gc.get_objects():
+        try:
+            if isinstance(obj, _raw) and obj.__grefcount__ == 1:
+                _raw.drop_wrapper_reference(obj)
+        except Exception:  # noqa: BLE001 - one failure must not stop the rest
+            pass
+
+
+atexit.register(_release_at_exit)
+
+
+class DeletableNativeHandle(Refcount.DeletableNativeHandle, NativeHandle):
+    """A handle released by a function: native (cffi, ctypes, an address:
+    released without entering Python) or any Python callable, called as
+    release(handle)."""
+
+    def __new__(cls, handle=None, release=None, type_id=None, prior_ref_count=0):
+        if release is None:
+            raise TypeError(f"A release function is required: {_ACCEPTED_RELEASES}")
+        address = release_address_of(release)
+        if address is not None:
+            return Refcount.DeletableNativeHandle.new_native(None, address, type_id)
+        holder = []
+
+        def call_release(_address, _user_data):
+            try:
+                release(holder[0] if holder else _address)
+            except BaseException as exc:  # noqa: B902 - handed back to the caller
+                _stash_exception(exc, release)
+
+        self = Refcount.DeletableNativeHandle.new(None, call_release, None, type_id)
+        self._rc_release_holder = holder
+        return self
+
+    def __init__(self, handle=None, release=None, type_id=None, prior_ref_count=0):
+        # Constructed by __new__ already; only the pointer is left to set.
+        if not isinstance(prior_ref_count, int) or isinstance(prior_ref_count, bool):
+            raise TypeError("prior_ref_count must be an int")
+        if prior_ref_count < 0:
+            raise ValueError("prior_ref_count must be >= 0")
+        self._rc_handle = None
+        address = address_of(handle)
+        if address:
+            self._rc_set(handle, address, prior_ref_count)
+
+    @classmethod
+    def new_native(cls, handle, release_address, type_id=None):
+        self = Refcount.DeletableNativeHandle.new_native(None, release_address_of(release_address), type_id)
+        self._rc_handle = None
+        address = address_of(handle)
+        if address:
+            self._rc_set(handle, address, 0)
+        return self
+
+
+DeletableNativeHandle = override(DeletableNativeHandle)
+__all__.append("DeletableNativeHandle")
+
+
+class OwningNativeHandle(Refcount.OwningNativeHandle, NativeHandle):
+    """A handle to memory owned elsewhere: release does nothing to it."""
+
+    def __init__(self, handle=None, type_id=None, prior_ref_count=0):
+        NativeHandle.__init__(self, handle, type_id, prior_ref_count)
+
+
+OwningNativeHandle = override(OwningNativeHandle)
+__all__.append("OwningNativeHandle")
+
+
+class ReferenceCounter(Refcount.ReferenceCounter):
+    """A thread-safe reference counter."""
+
+    def __init__(self, prior_ref_count=0, **kwargs):
+        if not isinstance(prior_ref_count, int) or isinstance(prior_ref_count, bool):
+            raise TypeError("prior_ref_count must be an int")
+        if prior_ref_count < 0:
+            raise ValueError("prior_ref_count must be >= 0")
+        super().__init__(prior_ref_count=prior_ref_count, **kwargs)
+
+    @property
+    def reference_count(self):
+        return Refcount.ReferenceCounter.get_reference_count(self)
+
+
+ReferenceCounter = override(ReferenceCounter)
+__all__.append("ReferenceCounter")
+
+
+class WrapperFactory(Refcount.WrapperFactory):
+    """Maps type ids to handle classes and builds the right wrapper."""
+
+    def __init__(self, strict=False):
+        super().__init__(strict=bool(strict))
+
+    @staticmethod
+    def _gtype(wrapper_type):
+        if wrapper_type is None:
+            return GObject.TYPE_NONE
+        if isinstance(wrapper_type, GObject.GType):
+            return wrapper_type
+        gtype = getattr(wrapper_type, "__gtype__", None)
+        if isinstance(gtype, GObject.GType):
+            return gtype
+        raise TypeError(
+            f"A wrapper type must be a handle class, a GType or None; got '{type(wrapper_type).__name__}'"
+        )
+
+    def register(self, type_id, wrapper_type):
+        if not isinstance(type_id, str):
+            raise TypeError("type_id must be a str")
+        Refcount.WrapperFactory.register(self, type_id, self._gtype(wrapper_type))
+
+    def create_wrapper(self, handle, type_id, release=None):
+        address = address_of(handle)
+        release_address = None if release is None else release_address_of(release)
+        if release is not None and release_address is None:
+            raise TypeError("create_wrapper needs a native release function (a cffi or ctypes function, or an address)")
+        wrapper = Refcount.WrapperFactory.create_wrapper(self, address, type_id, release_address)
+        wrapper._rc_handle = handle
+        return wrapper
+
+
+WrapperFactory = override(WrapperFactory)
+__all__.append("WrapperFactory")

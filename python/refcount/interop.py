@@ -1,0 +1,248 @@
+"""Handles to native pointers obtained through cffi (pyrefcount's interop)."""
+
+import inspect
+from typing import Any, Callable, Dict, Optional
+
+from cffi import FFI
+
+from refcount._gi import Refcount
+from refcount.base import NativeHandle
+
+__all__ = [
+    "CffiData",
+    "CffiNativeHandle",
+    "DeletableCffiNativeHandle",
+    "OwningCffiNativeHandle",
+    "GenericWrapper",
+    "wrap_cffi_native_handle",
+    "is_cffi_native_handle",
+    "unwrap_cffi_native_handle",
+    "wrap_as_pointer_handle",
+    "cffi_arg_error_external_obj_type",
+    "type_error_cffi",
+    "CffiWrapperFactory",
+    "WrapperCreationFunction",
+]
+
+CffiData = Any
+"""A cffi CData object (a type alias, for annotations)."""
+
+
+class CffiNativeHandle(NativeHandle):
+    """A reference-counted handle to a pointer obtained through cffi.
+
+    Subclasses override `_release_handle`: it runs exactly once, when the
+    count reaches zero or when the object is garbage collected.
+    """
+
+    def __init__(self, handle: CffiData, type_id: Optional[str] = None, prior_ref_count: int = 0):
+        super().__init__(handle, prior_ref_count, type_id=type_id)
+
+    def _is_valid_handle(self, handle: Any) -> bool:
+        return isinstance(handle, FFI.CData)
+
+    @property
+    def ptr(self) -> CffiData:
+        """The cffi pointer given to this handle (None once released)."""
+        return self.get_handle()
+
+    @property
+    def obj(self) -> Any:
+        """The pointed-to object, `ptr[0]`."""
+        return self.ptr[0]
+
+    def __str__(self) -> str:
+        type_id = self.type_id
+        if type_id:
+            return f'CFFI pointer handle to a native pointer of type id "{type_id}"'
+        return "CFFI pointer handle to a native pointer " + str(self.get_handle())
+
+    __repr__ = __str__
+
+
+class DeletableCffiNativeHandle(CffiNativeHandle):
+    """A handle released by calling `release_native(handle)`."""
+
+    def __init__(
+        self,
+        handle: CffiData,
+        release_native: Optional[Callable[[CffiData], None]],
+        type_id: Optional[str] = None,
+        prior_ref_count: int = 0,
+    ):
+        self._release_native = release_native
+        super().__init__(handle, type_id=type_id, prior_ref_count=prior_ref_count)
+
+    def _release_handle(self) -> bool:
+        release_native = self.__dict__.get("_release_native")
+        if release_native is not None:
+            release_native(self.get_handle())
+        # Without a release function there is nothing to release; this is
+        # reached only when the object itself goes away (see release()).
+        return True
+
+    def release(self) -> None:
+        if self.__dict__.get("_release_native") is None:
+            # pyrefcount: nothing is released and the handle is not cleared.
+            if not self.disposed:
+                self.decrement_ref()
+            return
+        super().release()
+
+    def dispose(self) -> None:
+        self.release()
+
+
+class OwningCffiNativeHandle(CffiNativeHandle):
+    """A handle to cffi-owned memory (such as `ffi.new`): releasing does
+    nothing to the memory, which the cffi object frees when it dies."""
+
+    def __init__(self, handle: CffiData, type_id: Optional[str] = None, prior_ref_count: int = 0):
+        super().__init__(handle, type_id=type_id, prior_ref_count=prior_ref_count)
+
+    def _release_handle(self) -> bool:
+        return True
+
+
+class GenericWrapper:
+    """A pass-through wrapper for objects already fit for C (e.g. bytes)."""
+
+    def __init__(self, handle: Any):
+        self._handle = handle
+
+    @property
+    def ptr(self) -> Any:
+        return self._handle
+
+
+def wrap_cffi_native_handle(obj: Any, type_id: str = "", release_native: Optional[Callable] = None) -> Any:
+    """A cffi pointer wrapped in a DeletableCffiNativeHandle; anything else as is."""
+    if not isinstance(obj, FFI.CData):
+        return obj
+    return DeletableCffiNativeHandle(obj, release_native=release_native, type_id=type_id)
+
+
+def is_cffi_native_handle(x: Any, type_id: str = "") -> bool:
+    """Whether x is a CffiNativeHandle, with type id type_id when given."""
+    if x is None or not isinstance(x, CffiNativeHandle):
+        return False
+    if type_id is None or type_id == "":
+        return True
+    return x.type_id == type_id
+
+
+def unwrap_cffi_native_handle(obj_wrapper: Any, stringent: bool = False) -> Any:
+    """The cffi pointer of a handle; a pointer or anything else as is."""
+    if obj_wrapper is None:
+        return None
+    if isinstance(obj_wrapper, CffiNativeHandle):
+        return obj_wrapper.get_handle()
+    if isinstance(obj_wrapper, FFI.CData):
+        return obj_wrapper
+    if stringent:
+        raise TypeError("Argument is neither a CffiNativeHandle nor a CFFI external pointer")
+    return obj_wrapper
+
+
+def wrap_as_pointer_handle(obj_wrapper: Any, stringent: bool = False) -> Any:
+    """An object with a `.ptr` to pass to C, for each pointer argument."""
+    if obj_wrapper is None:
+        return GenericWrapper(None)
+    if isinstance(obj_wrapper, CffiNativeHandle):
+        return obj_wrapper
+    if isinstance(obj_wrapper, FFI.CData):
+        return OwningCffiNativeHandle(obj_wrapper)
+    if isinstance(obj_wrapper, bytes):
+        return GenericWrapper(obj_wrapper)
+    if stringent:
+        raise TypeError("Argument is neither a CffiNativeHandle nor a CFFI external pointer, nor bytes")
+    return obj_wrapper
+
+
+def cffi_arg_error_external_obj_type(x: Any, expected_type_id: str) -> str:
+    """The message for an argument that is not the expected handle."""
+    if x is None:
+        return "Expected a 'CffiNativeHandle' but instead got 'None'"
+    if not is_cffi_native_handle(x):
+        return "Expected a 'CffiNativeHandle' but instead got object of type '" + str(type(x)) + "'"
+    return (
+        "Expected a 'CffiNativeHandle' with underlying type id '" + str(expected_type_id)
+        + "' but instead got one with type id '" + str(x.type_id) + "'"
+    )
+
+
+def type_error_cffi(x: Any, expected_type: str) -> str:
+    """Deprecated: use cffi_arg_error_external_obj_type."""
+    return cffi_arg_error_external_obj_type(x, expected_type)
+
+
+WrapperCreationFunction = Callable[[Any, str, Callable], DeletableCffiNativeHandle]
+
+
+class CffiWrapperFactory:
+    """Builds the wrapper registered for a type id, from a cffi pointer."""
+
+    def __init__(self, api_type_wrapper: Dict[str, Any], strict_wrapping: bool = False):
+        self._strict_wrapping = strict_wrapping
+        self._api_type_wrapper = api_type_wrapper
+
+    def create_wrapper(self, obj: Any, type_id: str, release_native: Optional[Callable]) -> Any:
+        if type_id is None:
+            raise ValueError("Type ID provided cannot be None")
+        if type_id not in self._api_type_wrapper:
+            if self._strict_wrapping:
+                raise ValueError(f"Type ID {type_id} is unknown")
+            return wrap_cffi_native_handle(obj, type_id, release_native)
+        wrapper_type = self._api_type_wrapper[type_id]
+        if wrapper_type is None:
+            if self._strict_wrapping:
+                raise NotImplementedError(
+                    f"Python object wrapper for foreign type ID {type_id} is not yet implemented"
+                )
+            return wrap_cffi_native_handle(obj, type_id, release_native)
+        return self._build(wrapper_type, obj, type_id, release_native)
+
+    @staticmethod
+    def _build(wrapper_type: Any, obj: Any, type_id: str, release_native: Optional[Callable]) -> Any:
+        name = wrapper_type.__name__
+        parameters = list(inspect.signature(wrapper_type).parameters.values())
+        n = len(parameters)
+        if n == 0:
+            raise TypeError(f"Wrapper class '{name}' has no constructor arguments; at least one is required")
+        if n == 1:
+            return wrapper_type(obj)
+        if n == 2:
+            if release_native is None:
+                raise ValueError(
+                    f"Wrapper class '{name}' has two constructor arguments; "
+                    "the argument 'release_native' cannot be None"
+                )
+            return wrapper_type(obj, release_native)
+        if n == 3:
+            if release_native is None:
+                raise ValueError(
+                    f"Wrapper class '{name}' has three constructor arguments; "
+                    "the argument 'release_native' cannot be None"
+                )
+            return wrapper_type(obj, release_native, type_id)
+        if n == 4:
+            fourth = parameters[3]
+            if fourth.annotation is not int:
+                raise TypeError(
+                    f"Wrapper class '{name}' has four constructor arguments; "
+                    "the last argument 'prior_ref_count' must be annotated as an int"
+                )
+            if fourth.default is inspect.Parameter.empty:
+                raise ValueError(
+                    f"Wrapper class '{name}' has four constructor arguments; "
+                    "the last argument 'prior_ref_count' must have a default value"
+                )
+            if release_native is None:
+                raise ValueError(
+                    f"Wrapper class '{name}' has four constructor arguments; "
+                    "the argument 'release_native' cannot be None"
+                )
+            return wrapper_type(obj, release_native, type_id)
+        raise NotImplementedError(
+            f"Wrapper class '{name}' has more than 4 arguments; this is not supported"
+        )
