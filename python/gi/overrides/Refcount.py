@@ -177,10 +177,42 @@ def _guard_release_handle(function):
     return do_release_handle
 
 
-_raw = Refcount.NativeHandle  # the GI class, for unbound calls of C methods
+_raw = Refcount.NativeHandle  # the GI classes, for unbound calls of C methods
+_raw_counter = Refcount.ReferenceCounter
 
 
-class NativeHandle(Refcount.NativeHandle):
+def _release_on_del(self, _drop=_raw.drop_wrapper_reference):
+    # The wrapper is dying. If the GObject dies with it (our reference is
+    # its last), give the wrapper's own reference back now, while self is
+    # intact, rather than from GObject dispose on a fresh wrapper. If C
+    # still holds the GObject, its dispose will do it.
+    try:
+        if self.__grefcount__ == 1:
+            _drop(self)
+    except Exception:  # noqa: BLE001 - nothing to raise to in __del__
+        pass
+
+
+class ReferenceCounter(Refcount.ReferenceCounter):
+    """A thread-safe reference counter."""
+
+    def __init__(self, prior_ref_count=0, **kwargs):
+        if not isinstance(prior_ref_count, int) or isinstance(prior_ref_count, bool):
+            raise TypeError("prior_ref_count must be an int")
+        if prior_ref_count < 0:
+            raise ValueError("prior_ref_count must be >= 0")
+        super().__init__(prior_ref_count=prior_ref_count, **kwargs)
+
+    @property
+    def reference_count(self):
+        return _raw_counter.get_reference_count(self)
+
+
+ReferenceCounter = override(ReferenceCounter)
+__all__.append("ReferenceCounter")
+
+
+class NativeHandle(Refcount.NativeHandle, ReferenceCounter):
     """A reference-counted handle to a native pointer (abstract).
 
     Subclass it and override do_release_handle(self) -> bool to release the
@@ -192,6 +224,24 @@ class NativeHandle(Refcount.NativeHandle):
         function = cls.__dict__.get("do_release_handle")
         if function is not None and not hasattr(function, "__wrapped__"):
             cls.do_release_handle = _guard_release_handle(function)
+            cls._rc_python_release = True
+            # Only Python release code needs self intact: handles released
+            # natively, or by a callable that does not take self, are left
+            # to GObject dispose, at no cost per object.
+            if "__del__" not in cls.__dict__:
+                cls.__del__ = _release_on_del
+        own_del = cls.__dict__.get("__del__")
+        if own_del is not None and own_del is not _release_on_del and not hasattr(own_del, "_rc_chained"):
+            # A subclass's own __del__ runs first; the wrapper reference is
+            # given back after it (giving it back twice is harmless).
+            def __del__(self, _own=own_del):
+                try:
+                    _own(self)
+                finally:
+                    _release_on_del(self)
+
+            __del__._rc_chained = True
+            cls.__del__ = __del__
 
     def __init__(self, handle=None, type_id=None, prior_ref_count=0, **kwargs):
         if not isinstance(prior_ref_count, int) or isinstance(prior_ref_count, bool):
@@ -222,7 +272,8 @@ class NativeHandle(Refcount.NativeHandle):
     def get_handle(self):
         """The object given as handle (None once released or never set)."""
         address = _raw.get_handle(self)
-        if address is None:
+        if not address:  # PyGObject gives 0 for NULL
+            self.__dict__.pop("_rc_handle", None)
             return None
         handle = self.__dict__.get("_rc_handle")
         return address if handle is None else handle
@@ -232,11 +283,7 @@ class NativeHandle(Refcount.NativeHandle):
     @property
     def address(self):
         """The native address as an int, or None once released or never set."""
-        return _raw.get_handle(self)
-
-    @property
-    def reference_count(self):
-        return Refcount.ReferenceCounter.get_reference_count(self)
+        return _raw.get_handle(self) or None
 
     @property
     def disposed(self):
@@ -250,15 +297,25 @@ class NativeHandle(Refcount.NativeHandle):
     def type_id(self):
         return _raw.get_type_id(self)
 
+    # Set on classes whose release runs Python code (do_release_handle, or
+    # a Python release callable): only their releases need the machinery
+    # that raises that code's exceptions again here.
+    _rc_python_release = False
+
     def release(self):
         """Gives back one reference; at zero the native resource is released."""
-        with _reraising():
+        if self._rc_python_release:
+            with _reraising():
+                _raw.release(self)
+        else:
             _raw.release(self)
+        if _raw.is_disposed(self):
+            # Released now (or before): the handle no longer needs the object.
+            self.__dict__.pop("_rc_handle", None)
 
     def dispose(self):
         """A synonym of release()."""
-        with _reraising():
-            _raw.release(self)
+        self.release()
 
     def drop_wrapper_reference(self):
         with _reraising():
@@ -289,17 +346,6 @@ class NativeHandle(Refcount.NativeHandle):
         return _raw.to_string(self)
 
     __repr__ = __str__
-
-    def __del__(self, _drop=_raw.drop_wrapper_reference):
-        # The wrapper is dying. If the GObject dies with it (our reference is
-        # its last), give the wrapper's own reference back now, while self is
-        # intact, rather than from GObject dispose on a fresh wrapper. If C
-        # still holds the GObject, its dispose will do it.
-        try:
-            if self.__grefcount__ == 1:
-                _drop(self)
-        except Exception:  # noqa: BLE001 - nothing to raise to in __del__
-            pass
 
 
 NativeHandle = override(NativeHandle)
@@ -347,6 +393,7 @@ class DeletableNativeHandle(Refcount.DeletableNativeHandle, NativeHandle):
 
         self = Refcount.DeletableNativeHandle.new(None, call_release, None, type_id)
         self._rc_release_holder = holder
+        self._rc_python_release = True
         return self
 
     def __init__(self, handle=None, release=None, type_id=None, prior_ref_count=0):
@@ -385,23 +432,6 @@ OwningNativeHandle = override(OwningNativeHandle)
 __all__.append("OwningNativeHandle")
 
 
-class ReferenceCounter(Refcount.ReferenceCounter):
-    """A thread-safe reference counter."""
-
-    def __init__(self, prior_ref_count=0, **kwargs):
-        if not isinstance(prior_ref_count, int) or isinstance(prior_ref_count, bool):
-            raise TypeError("prior_ref_count must be an int")
-        if prior_ref_count < 0:
-            raise ValueError("prior_ref_count must be >= 0")
-        super().__init__(prior_ref_count=prior_ref_count, **kwargs)
-
-    @property
-    def reference_count(self):
-        return Refcount.ReferenceCounter.get_reference_count(self)
-
-
-ReferenceCounter = override(ReferenceCounter)
-__all__.append("ReferenceCounter")
 
 
 class WrapperFactory(Refcount.WrapperFactory):

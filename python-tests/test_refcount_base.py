@@ -1,0 +1,118 @@
+"""refcount.base, as in pyrefcount 1.2.x: ReferenceCounter and NativeHandle."""
+
+import gc
+
+import gi
+
+gi.require_version("Refcount", "1.0")
+from gi.repository import Refcount  # noqa: E402
+
+import pytest  # noqa: E402
+
+from refcount.base import NativeHandle, ReferenceCounter  # noqa: E402
+
+INVALID_HANDLE_MESSAGE = "The specified handle argument is not a valid handle"
+
+
+class IntHandle(NativeHandle):
+    """Accepts positive ints only; releasing has nothing to free."""
+
+    def __init__(self, handle=None, prior_ref_count=0):
+        super().__init__(handle, prior_ref_count)
+
+    def _is_valid_handle(self, h):
+        return isinstance(h, int) and h > 0
+
+    def _release_handle(self) -> bool:
+        return True
+
+
+def test_reference_counter_starts_at_one():
+    assert ReferenceCounter().reference_count == 1
+
+
+@pytest.mark.parametrize("prior", [0, 1, 7])
+def test_reference_counter_prior_ref_count(prior):
+    assert ReferenceCounter(prior).reference_count == prior + 1
+    assert ReferenceCounter(prior_ref_count=prior).reference_count == prior + 1
+
+
+def test_reference_counter_add_ref_and_decrement_ref():
+    c = ReferenceCounter()
+    c.add_ref()
+    c.add_ref()
+    assert c.reference_count == 3
+    c.decrement_ref()
+    assert c.reference_count == 2
+    c.decrement_ref()
+    assert c.reference_count == 1
+
+
+def test_reference_count_is_read_only():
+    c = ReferenceCounter()
+    with pytest.raises(AttributeError):
+        c.reference_count = 5
+    assert c.reference_count == 1
+
+
+def test_native_handle_is_a_reference_counter_and_a_gi_handle():
+    assert issubclass(NativeHandle, ReferenceCounter)
+    assert issubclass(NativeHandle, Refcount.NativeHandle)
+    assert issubclass(ReferenceCounter, Refcount.ReferenceCounter)
+
+
+def test_native_handle_constructs_without_arguments():
+    h = NativeHandle()
+    assert isinstance(h, ReferenceCounter)
+    assert h.reference_count == 1
+    del h
+    gc.collect()
+
+
+def test_native_handle_none_sets_nothing():
+    h = IntHandle(None, prior_ref_count=2)
+    assert h.reference_count == 3
+    assert h.get_handle() is None
+
+
+def test_base_is_valid_handle_is_abstract():
+    h = NativeHandle()
+    with pytest.raises(NotImplementedError):
+        h._is_valid_handle(42)
+    with pytest.raises(NotImplementedError):
+        h._set_handle(42)
+
+
+def test_set_handle_resets_the_count():
+    h = IntHandle(None, prior_ref_count=5)
+    assert h.reference_count == 6
+    h._set_handle(42, prior_ref_count=1)
+    assert h.reference_count == 2
+    assert h.get_handle() == 42
+
+
+def test_set_handle_default_prior_ref_count():
+    h = IntHandle(None, prior_ref_count=3)
+    h._set_handle(42)
+    assert h.reference_count == 1
+
+
+def test_constructor_sets_a_valid_handle():
+    h = IntHandle(42, prior_ref_count=2)
+    assert h.get_handle() == 42
+    assert h.reference_count == 3
+
+
+@pytest.mark.parametrize("bad", [0, -3, "x", 1.5])
+def test_set_handle_rejects_invalid_handles_with_runtime_error(bad):
+    h = IntHandle()
+    with pytest.raises(RuntimeError) as excinfo:
+        h._set_handle(bad)
+    assert str(excinfo.value) == INVALID_HANDLE_MESSAGE
+    assert h.get_handle() is None
+
+
+def test_constructor_rejects_invalid_handles_with_runtime_error():
+    with pytest.raises(RuntimeError) as excinfo:
+        IntHandle(-1)
+    assert str(excinfo.value) == INVALID_HANDLE_MESSAGE
