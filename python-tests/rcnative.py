@@ -138,3 +138,9 @@ def assert_rc_error(excinfo, code):
     assert error.domain == RC_ERROR_DOMAIN, (error.domain, error.message)
     assert error.code == int(code), (error.code, int(code), error.message)
     assert error.matches(Refcount.error_quark(), int(code))
+
+
+def timeout(seconds):
+    """A deadlock guard's limit, scaled for slow runs (valgrind sets
+    RC_TEST_TIMEOUT_MULTIPLIER): never a wait that synchronises anything."""
+    return seconds * float(os.environ.get("RC_TEST_TIMEOUT_MULTIPLIER", "1"))

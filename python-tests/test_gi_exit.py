@@ -19,7 +19,7 @@ import textwrap
 
 import pytest
 
-from rcnative import CDEF, KIND_CROC, KIND_DOG, native_lib_path
+from rcnative import CDEF, KIND_CROC, KIND_DOG, native_lib_path, timeout
 
 SCRIPT = textwrap.dedent(
     r'''
@@ -159,7 +159,7 @@ class ExitRun:
             env=env,
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=timeout(120),
         )
         self.stdout = self.process.stdout
         self.stderr = self.process.stderr

@@ -10,6 +10,7 @@ the GIL, so the native library really runs concurrently.
 
 import gc
 import threading
+import time
 import traceback
 
 import gi
@@ -19,12 +20,12 @@ from gi.repository import GLib, Refcount  # noqa: E402
 
 import pytest  # noqa: E402
 
-from rcnative import address_of, ffi, lib, new_dog  # noqa: E402
+from rcnative import address_of, ffi, lib, new_dog, timeout  # noqa: E402
 
 N_THREADS = 8
 ITERATIONS = 300
 ROUNDS = 40
-TIMEOUT = 60
+TIMEOUT = timeout(60)
 
 
 class SharedDog(Refcount.NativeHandle):
@@ -205,6 +206,10 @@ def test_borrows_racing_the_final_release_never_see_a_freed_object(fast_switchin
             h.release()
             return
         count = 0
+        # A deadlock guard by time, not by count: a fast borrow loop on a
+        # loaded machine can spin many millions of times before the owner
+        # thread gets the GIL.
+        deadline = time.monotonic() + TIMEOUT
         while True:
             try:
                 with h.borrow() as ptr:
@@ -217,7 +222,7 @@ def test_borrows_racing_the_final_release_never_see_a_freed_object(fast_switchin
                 assert error.code == disposed_code
                 refused.append(i)
                 break
-            assert count < 10_000_000, "the handle was never released"
+            assert time.monotonic() < deadline, "the handle was never released"
         successes.append(count)
 
     run_in_threads(work)

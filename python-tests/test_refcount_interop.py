@@ -32,7 +32,7 @@ from refcount.interop import (  # noqa: E402
     wrap_cffi_native_handle,
 )
 
-from rcnative import address_of, ffi, lib, new_dog  # noqa: E402
+from rcnative import address_of, ffi, lib, new_dog, timeout  # noqa: E402
 
 INVALID_HANDLE_MESSAGE = "The specified handle argument is not a valid handle"
 
@@ -532,8 +532,8 @@ def test_cffi_handle_shared_by_threads_is_released_once(fast_switching):
     h = DogCffiHandle(dog)
     for _ in range(n_threads - 1):
         h.add_ref()
-    start = threading.Barrier(n_threads, timeout=60)
-    final = threading.Barrier(n_threads, timeout=60)
+    start = threading.Barrier(n_threads, timeout=timeout(60))
+    final = threading.Barrier(n_threads, timeout=timeout(60))
     errors = []
 
     def work():

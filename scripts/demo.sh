@@ -15,7 +15,7 @@ echo
 echo "== examples/dog_walk.py"
 GI_TYPELIB_PATH=build-demo/src \
 LD_LIBRARY_PATH=build-demo/src \
-PYTHONPATH=python \
+PYTHONPATH=python:build-demo/python \
 PYTHONDONTWRITEBYTECODE=1 \
 RC_TEST_NATIVE_LIB=build-demo/tests/testlib/librc-test-native.so \
   /usr/bin/python3 examples/dog_walk.py

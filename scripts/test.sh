@@ -17,7 +17,7 @@ meson setup build-test >/dev/null
 meson test -C build-test --print-errorlogs --num-processes "$jobs"
 
 echo "== valgrind memcheck (build-test/, setup 'valgrind')"
-meson test -C build-test --setup valgrind --suite c example-dog-walk \
+meson test -C build-test --setup valgrind --suite c \
   --print-errorlogs --num-processes "$jobs"
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)"
@@ -26,7 +26,7 @@ meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
   -Dintrospection=false -Dgtk_doc=false -Dinstalled_tests=false >/dev/null
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  meson test -C build-asan --suite c example-dog-walk --print-errorlogs --num-processes "$jobs"
+  meson test -C build-asan --suite c --print-errorlogs --num-processes "$jobs"
 
 echo "== summary of the three runs"
 /usr/bin/python3 scripts/test-summary.py build-test/meson-logs/testlog.json \

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "rc-deletable-native-handle.h"
+#include "rc-native-handle-private.h"
 
 /**
  * SECTION:rc-deletable-native-handle
@@ -131,13 +132,11 @@ rc_deletable_native_handle_new (gpointer        handle,
 
   g_return_val_if_fail (func != NULL, NULL);
 
-  self = g_object_new (RC_TYPE_DELETABLE_NATIVE_HANDLE,
-                       "handle", handle,
-                       "type-id", type_id,
-                       NULL);
+  self = g_object_new (RC_TYPE_DELETABLE_NATIVE_HANDLE, NULL);
   self->func = func;
   self->user_data = user_data;
   self->notify = notify;
+  _rc_native_handle_init_handle (RC_NATIVE_HANDLE (self), handle, type_id);
 
   return self;
 }

@@ -15,4 +15,8 @@ typedef enum {
 
 guint _rc_get_debug_flags (void);
 
+void  _rc_native_handle_init_handle (RcNativeHandle *self,
+                                     gpointer        handle,
+                                     const char     *type_id);
+
 G_END_DECLS

@@ -5,6 +5,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "rc-error.h"
 #include "rc-native-handle.h"
 #include "rc-native-handle-private.h"
@@ -81,7 +83,8 @@ typedef struct
   /* Written once (construction or rc_native_handle_set_handle()) before the
    * phase becomes OPEN, cleared after a successful release. */
   gpointer handle;
-  char *type_id;
+  /* Interned: a program has a handful of type ids and many handles. */
+  const char *type_id;
   /* Set when the GObject wrapper has given back its own reference. */
   int wrapper_released;
 } RcNativeHandlePrivate;
@@ -118,6 +121,20 @@ _rc_get_debug_flags (void)
     }
 
   return flags;
+}
+
+/* g_intern_string() takes a global lock; a program creates many handles
+ * of the same few type ids, so each thread remembers the last one. */
+static const char *
+intern_type_id (const char *type_id)
+{
+  static __thread const char *last;
+
+  if (type_id == NULL)
+    return NULL;
+  if (last == NULL || strcmp (last, type_id) != 0)
+    last = g_intern_string (type_id);
+  return last;
 }
 
 static inline int *
@@ -158,8 +175,10 @@ run_release_handle (RcNativeHandle *self)
 
   if (RC_NATIVE_HANDLE_GET_CLASS (self)->release_handle (self))
     {
-      g_atomic_pointer_set (&priv->handle, NULL);
-      g_atomic_int_set (state, RC_STATE_MAKE (0, RC_PHASE_RELEASED));
+      /* The compare-and-swap into RELEASING already decided the release;
+       * release ordering is all these stores need. */
+      __atomic_store_n (&priv->handle, NULL, __ATOMIC_RELEASE);
+      __atomic_store_n (state, RC_STATE_MAKE (0, RC_PHASE_RELEASED), __ATOMIC_RELEASE);
       (void) g_atomic_int_dec_and_test (&unreleased_count);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DISPOSED]);
     }
@@ -168,32 +187,62 @@ run_release_handle (RcNativeHandle *self)
       g_warning ("Failed to release native handle of type id \"%s\" (%s %p): "
                  "it is kept, and a later release may retry",
                  type_id_or_none (priv), G_OBJECT_TYPE_NAME (self), self);
-      g_atomic_int_set (state, RC_STATE_MAKE (0, RC_PHASE_OPEN));
+      __atomic_store_n (state, RC_STATE_MAKE (0, RC_PHASE_OPEN), __ATOMIC_RELEASE);
+    }
+}
+
+/* Takes the pointer given at construction; nobody else sees the object
+ * yet, so plain accesses are enough. */
+static void
+take_initial_handle (RcNativeHandle *self,
+                     gpointer        handle)
+{
+  RcNativeHandlePrivate *priv = rc_native_handle_get_instance_private (self);
+  int *state = get_state (self);
+
+  if (handle != NULL &&
+      !RC_NATIVE_HANDLE_GET_CLASS (self)->is_valid_handle (self, handle))
+    {
+      g_critical ("%p is not a valid handle for %s; the handle is left unset",
+                  handle, G_OBJECT_TYPE_NAME (self));
+      handle = NULL;
+    }
+
+  priv->handle = handle;
+  if (handle == NULL)
+    {
+      *state = RC_STATE_MAKE (RC_STATE_COUNT (*state), RC_PHASE_UNSET);
+    }
+  else
+    {
+      *state = RC_STATE_MAKE (RC_STATE_COUNT (*state), RC_PHASE_OPEN);
+      g_atomic_int_inc (&unreleased_count);
     }
 }
 
 static void
 rc_native_handle_constructed (GObject *object)
 {
-  RcNativeHandle *self = RC_NATIVE_HANDLE (object);
+  RcNativeHandle *self = (RcNativeHandle *) object;
   RcNativeHandlePrivate *priv = rc_native_handle_get_instance_private (self);
-  int *state = get_state (self);
 
   G_OBJECT_CLASS (rc_native_handle_parent_class)->constructed (object);
 
-  /* Nobody else sees the object yet: plain accesses are enough. */
-  if (priv->handle != NULL &&
-      !RC_NATIVE_HANDLE_GET_CLASS (self)->is_valid_handle (self, priv->handle))
-    {
-      g_critical ("%p is not a valid handle for %s; the handle is left unset",
-                  priv->handle, G_OBJECT_TYPE_NAME (self));
-      priv->handle = NULL;
-    }
+  take_initial_handle (self, priv->handle);
+}
 
-  if (priv->handle == NULL)
-    *state = RC_STATE_MAKE (RC_STATE_COUNT (*state), RC_PHASE_UNSET);
-  else
-    g_atomic_int_inc (&unreleased_count);
+/* For the C constructors of the final classes: g_object_new() with named
+ * properties costs more than the rest of a handle's life, so they build
+ * the object bare and give it its pointer and type id here. */
+void
+_rc_native_handle_init_handle (RcNativeHandle *self,
+                               gpointer        handle,
+                               const char     *type_id)
+{
+  RcNativeHandlePrivate *priv = rc_native_handle_get_instance_private (self);
+
+  priv->type_id = intern_type_id (type_id);
+  take_initial_handle (self, handle);
 }
 
 static void
@@ -219,7 +268,6 @@ rc_native_handle_finalize (GObject *object)
     g_warning ("Native handle of type id \"%s\" leaked with %d outstanding references",
                type_id_or_none (priv), RC_STATE_COUNT (state));
 
-  g_clear_pointer (&priv->type_id, g_free);
   (void) g_atomic_int_dec_and_test (&live_count);
 
   G_OBJECT_CLASS (rc_native_handle_parent_class)->finalize (object);
@@ -268,7 +316,7 @@ rc_native_handle_set_property (GObject      *object,
       break;
 
     case PROP_TYPE_ID:
-      priv->type_id = g_value_dup_string (value);
+      priv->type_id = intern_type_id (g_value_get_string (value));
       break;
 
     case PROP_DISPOSED:

@@ -5,6 +5,7 @@
 
 #include "config.h"
 
+#include "rc-native-handle-private.h"
 #include "rc-owning-native-handle.h"
 
 /**
@@ -63,8 +64,8 @@ RcOwningNativeHandle *
 rc_owning_native_handle_new (gpointer    handle,
                              const char *type_id)
 {
-  return g_object_new (RC_TYPE_OWNING_NATIVE_HANDLE,
-                       "handle", handle,
-                       "type-id", type_id,
-                       NULL);
+  RcOwningNativeHandle *self = g_object_new (RC_TYPE_OWNING_NATIVE_HANDLE, NULL);
+
+  _rc_native_handle_init_handle (RC_NATIVE_HANDLE (self), handle, type_id);
+  return self;
 }

@@ -1089,45 +1089,42 @@ do_set_handle (Model *m,
   static int not_native;
   MHandle *h = &m->slots[s];
   GError *error = NULL;
-  gpointer ptr = &not_native;
+  gpointer ptr;
   int prior = 0;
   int want = -1;      /* expected RcError, or -1 for success */
   gboolean ok;
 
-  if (h->phase == PHASE_UNSET)
+  /* One error at a time (the contract does not order them): apart from the
+   * error tried, the pointer is a fresh live dog and the prior count valid.
+   * A refused dog must come back untouched; the test then frees it. */
+  if (h->phase == PHASE_UNSET && variant % 8 == 0)
     {
-      switch (variant % 8)
-        {
-        case 0:
-          ptr = NULL;
-          want = RC_ERROR_INVALID_HANDLE;
-          break;
-        case 1:
-          prior = -1;
-          want = RC_ERROR_INVALID_ARGUMENT;
-          break;
-        case 2:
-          prior = PRIOR_OUT_OF_RANGE;
-          want = RC_ERROR_INVALID_ARGUMENT;
-          break;
-        case 3:
-          /* a pointer ModelFailHandle.is_valid_handle rejects */
-          if (h->kind == KIND_FAIL)
-            {
-              want = RC_ERROR_INVALID_HANDLE;
-              break;
-            }
-          G_GNUC_FALLTHROUGH;
-        default:
-          ptr = native_new_dog (m);
-          prior = random_prior (m);
-          break;
-        }
+      ptr = NULL;
+      want = RC_ERROR_INVALID_HANDLE;
+    }
+  else if (h->phase == PHASE_UNSET && variant % 8 == 3 && h->kind == KIND_FAIL)
+    {
+      /* a pointer ModelFailHandle.is_valid_handle rejects */
+      ptr = &not_native;
+      want = RC_ERROR_INVALID_HANDLE;
     }
   else
     {
-      /* one error at a time: a valid prior count and pointer */
-      want = is_open (h) ? RC_ERROR_HANDLE_ALREADY_SET : RC_ERROR_DISPOSED;
+      ptr = native_new_dog (m);
+      if (h->phase != PHASE_UNSET)
+        want = is_open (h) ? RC_ERROR_HANDLE_ALREADY_SET : RC_ERROR_DISPOSED;
+      else if (variant % 8 == 1)
+        {
+          prior = -1;
+          want = RC_ERROR_INVALID_ARGUMENT;
+        }
+      else if (variant % 8 == 2)
+        {
+          prior = PRIOR_OUT_OF_RANGE;
+          want = RC_ERROR_INVALID_ARGUMENT;
+        }
+      else
+        prior = random_prior (m);
     }
 
   if (want < 0)
@@ -1155,6 +1152,8 @@ do_set_handle (Model *m,
       else
         CHECK_INT (m, error->code, want, "set_handle error code (%s)", error->message);
       m->set_errors[want]++;
+      if (ptr != NULL && ptr != &not_native)
+        native_release_later (m, ptr);
     }
   g_clear_error (&error);
 }

@@ -76,6 +76,9 @@ handle.release()
 assert calls == [1234] and handle.disposed, calls
 print("installed python: overrides from", overrides)
 print("installed python: refcount from", refcount.interop.__file__)
+fast = sys.modules.get("gi.overrides._refcount_fast")
+assert fast is not None and fast.__file__.startswith(destdir), fast
+print("installed python: C accelerator from", fast.__file__)
 PY
   )
 fi

@@ -21,6 +21,7 @@ import atexit
 import contextlib
 import ctypes
 import gc
+import os
 import sys
 import threading
 
@@ -30,6 +31,15 @@ from ..module import get_introspection_module
 from ..overrides import override
 
 Refcount = get_introspection_module("Refcount")
+
+# The C accelerator of the hot calls; RC_PYTHON_NO_FAST=1 keeps to the GI
+# path (the test suite runs both).
+_fast = None
+if not os.environ.get("RC_PYTHON_NO_FAST"):
+    try:
+        from . import _refcount_fast as _fast
+    except ImportError:
+        _fast = None
 
 __all__ = []
 
@@ -80,8 +90,10 @@ def address_of(handle):
     elif isinstance(handle, int):
         return _checked_address(handle)
     elif _ffi is not None and isinstance(handle, _CData):
-        kind = _ffi.typeof(handle).kind
-        if kind in ("pointer", "array", "function"):
+        ctype = _ffi.typeof(handle)
+        if ctype.kind in ("pointer", "array", "function"):
+            if _fast is not None:
+                _fast.remember_pointer_ctype(ctype)
             return int(_ffi.cast("uintptr_t", handle))
     elif isinstance(handle, ctypes.c_void_p):
         return handle.value or 0
@@ -109,7 +121,10 @@ def release_address_of(release):
             raise ValueError("the release function address is NULL")
         return _checked_address(release)
     elif _ffi is not None and isinstance(release, _CData):
-        if _ffi.typeof(release).kind == "function":
+        ctype = _ffi.typeof(release)
+        if ctype.kind == "function":
+            if _fast is not None:
+                _fast.remember_pointer_ctype(ctype)
             address = int(_ffi.cast("uintptr_t", release))
             if address == 0:
                 raise ValueError("the release function pointer is NULL")
@@ -121,6 +136,29 @@ def release_address_of(release):
     raise TypeError(
         f"A release function must be {_ACCEPTED_RELEASES}; got '{type(release).__name__}'"
     )
+
+
+if _fast is not None and _ffi is not None:
+    _PROBE = 0x5AFEC0DE
+    _fast.configure(type(_ffi.cast("void *", _PROBE)), _ffi.cast("void *", _PROBE), _PROBE)
+
+
+def _address(handle):
+    """address_of(), through the C accelerator when it can tell."""
+    if _fast is not None:
+        address = _fast.address_of(handle)
+        if address is not None:
+            return address
+    return address_of(handle)
+
+
+def _release_address(release):
+    """release_address_of(), through the C accelerator when it can tell."""
+    if _fast is not None and not isinstance(release, int):
+        address = _fast.address_of(release)
+        if address:
+            return address
+    return release_address_of(release)
 
 
 # Exceptions raised by Python release code are kept per thread: the C core
@@ -225,6 +263,10 @@ class NativeHandle(Refcount.NativeHandle, ReferenceCounter):
         if function is not None and not hasattr(function, "__wrapped__"):
             cls.do_release_handle = _guard_release_handle(function)
             cls._rc_python_release = True
+            # The C release cannot hand the release code's exceptions back.
+            for name in ("release", "dispose"):
+                if name not in cls.__dict__:
+                    setattr(cls, name, _python_release)
             # Only Python release code needs self intact: handles released
             # natively, or by a callable that does not take self, are left
             # to GObject dispose, at no cost per object.
@@ -348,8 +390,25 @@ class NativeHandle(Refcount.NativeHandle, ReferenceCounter):
     __repr__ = __str__
 
 
+def _python_release(self):
+    """Gives back one reference; at zero the native resource is released.
+
+    Exceptions of Python release code are raised again here."""
+    with _reraising():
+        _raw.release(self)
+    if _raw.is_disposed(self):
+        self.__dict__.pop("_rc_handle", None)
+
+
 NativeHandle = override(NativeHandle)
 __all__.append("NativeHandle")
+
+_FAST_HANDLE_CALLS = frozenset({
+    "get_handle", "ptr", "address", "reference_count", "disposed", "is_invalid",
+    "add_ref", "decrement_ref", "release", "dispose",
+})
+if _fast is not None:
+    _fast.install(NativeHandle, _FAST_HANDLE_CALLS)
 
 
 def _release_at_exit():
@@ -377,48 +436,67 @@ class DeletableNativeHandle(Refcount.DeletableNativeHandle, NativeHandle):
     released without entering Python) or any Python callable, called as
     release(handle)."""
 
+    # The whole construction is in __new__: the native path is one C call.
     def __new__(cls, handle=None, release=None, type_id=None, prior_ref_count=0):
         if release is None:
             raise TypeError(f"A release function is required: {_ACCEPTED_RELEASES}")
-        address = release_address_of(release)
-        if address is not None:
-            return Refcount.DeletableNativeHandle.new_native(None, address, type_id)
-        holder = []
-
-        def call_release(_address, _user_data):
-            try:
-                release(holder[0] if holder else _address)
-            except BaseException as exc:  # noqa: B902 - handed back to the caller
-                _stash_exception(exc, release)
-
-        self = Refcount.DeletableNativeHandle.new(None, call_release, None, type_id)
-        self._rc_release_holder = holder
-        self._rc_python_release = True
-        return self
-
-    def __init__(self, handle=None, release=None, type_id=None, prior_ref_count=0):
-        # Constructed by __new__ already; only the pointer is left to set.
+        release_address = _release_address(release)
+        if type_id is not None and not isinstance(type_id, str):
+            raise TypeError("type_id must be a str or None")
         if not isinstance(prior_ref_count, int) or isinstance(prior_ref_count, bool):
             raise TypeError("prior_ref_count must be an int")
         if prior_ref_count < 0:
             raise ValueError("prior_ref_count must be >= 0")
+        address = _address(handle)
+        if release_address is not None:
+            if _fast is not None and prior_ref_count == 0:
+                return _fast.new_native(cls, handle, address, release_address, type_id)
+            self = Refcount.DeletableNativeHandle.new_native(None, release_address, type_id)
+        else:
+            self = _new_python_released(release, type_id)
         self._rc_handle = None
-        address = address_of(handle)
         if address:
             self._rc_set(handle, address, prior_ref_count)
+        return self
+
+    def __init__(self, *args, **kwargs):
+        pass  # built by __new__
 
     @classmethod
     def new_native(cls, handle, release_address, type_id=None):
-        self = Refcount.DeletableNativeHandle.new_native(None, release_address_of(release_address), type_id)
-        self._rc_handle = None
-        address = address_of(handle)
-        if address:
-            self._rc_set(handle, address, 0)
-        return self
+        return cls(handle, release_address_of(release_address), type_id)
+
+
+def _new_python_released(release, type_id):
+    holder = []
+
+    def call_release(_address, _user_data):
+        try:
+            release(holder[0] if holder else _address)
+        except BaseException as exc:  # noqa: B902 - handed back to the caller
+            _stash_exception(exc, release)
+
+    self = Refcount.DeletableNativeHandle.new(None, call_release, None, type_id)
+    # The same GObject class; a Python class whose release() hands the
+    # callable's exceptions back (the C one cannot).
+    self.__class__ = _PythonReleasedDeletableNativeHandle
+    self._rc_release_holder = holder
+    return self
 
 
 DeletableNativeHandle = override(DeletableNativeHandle)
 __all__.append("DeletableNativeHandle")
+if _fast is not None:
+    _fast.install(DeletableNativeHandle, frozenset({"__init__"}))
+
+
+class _PythonReleasedDeletableNativeHandle(DeletableNativeHandle):
+    """A DeletableNativeHandle released by a Python callable."""
+
+    # No GType of its own: the explicit __gtype__ tells PyGObject so.
+    __gtype__ = Refcount.DeletableNativeHandle.__gtype__
+    _rc_python_release = True
+    release = dispose = _python_release
 
 
 class OwningNativeHandle(Refcount.OwningNativeHandle, NativeHandle):
