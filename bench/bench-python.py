@@ -160,17 +160,21 @@ def main():
     for label, make in (("ffi.gc", lambda: ffi.gc(libc.malloc(16), libc.free)),
                         ("Refcount.DeletableNativeHandle", lambda: Refcount.DeletableNativeHandle(libc.malloc(16), libc.free)),
                         ("refcount DeletableCffiNativeHandle", lambda: DeletableCffiNativeHandle(libc.malloc(16), libc.free))):
+        # Two passes: tracemalloc's own bookkeeping would count in malloc's.
+        gc.collect()
+        before_c = malloc_in_use()
+        live = [make() for _ in range(LIVE)]
+        total_bytes = (malloc_in_use() - before_c) / LIVE
+        del live
         gc.collect()
         tracemalloc.start()
         before_py = tracemalloc.get_traced_memory()[0]
-        before_c = malloc_in_use()
         live = [make() for _ in range(LIVE)]
         python_bytes = (tracemalloc.get_traced_memory()[0] - before_py) / LIVE
         tracemalloc.stop()
-        total_bytes = (malloc_in_use() - before_c) / LIVE
-        print(f"bytes per live {label}: {python_bytes:.0f} traced by tracemalloc, "
-              f"{total_bytes:.0f} from malloc (mallinfo2; includes the 16-byte payload and its malloc overhead)")
         del live
+        print(f"bytes per live {label}: {python_bytes:.0f} of Python objects (tracemalloc) + "
+              f"{total_bytes:.0f} on the C heap (mallinfo2: GObjects, the 16-byte payload and malloc's overhead)")
     return 0
 
 

@@ -93,6 +93,17 @@ PROFILES = {
         print_blob=False,
         suppress_health_check=_SUPPRESSED,
     ),
+    # Reproducible and short, for the runs under valgrind (some 30 times
+    # slower): the normal run already did the 2,000 examples.
+    "memcheck": dict(
+        derandomize=True,
+        database=None,
+        max_examples=100,
+        stateful_step_count=30,
+        deadline=None,
+        print_blob=False,
+        suppress_health_check=_SUPPRESSED,
+    ),
     # Random sequences, a quicker run while working on the library.
     "dev": dict(
         derandomize=False,
