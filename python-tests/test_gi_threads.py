@@ -195,6 +195,7 @@ def test_borrows_racing_the_final_release_never_see_a_freed_object(fast_switchin
     # lookup racing in several threads may miss the members.
     disposed_code = int(Refcount.Error.DISPOSED)
     borrowed_once = [threading.Event() for _ in range(borrowers)]
+    owner_released = threading.Event()
     refused = []
     successes = []
 
@@ -204,13 +205,17 @@ def test_borrows_racing_the_final_release_never_see_a_freed_object(fast_switchin
             for event in borrowed_once:
                 assert event.wait(TIMEOUT)
             h.release()
+            owner_released.set()
             return
         count = 0
-        # A deadlock guard by time, not by count: a fast borrow loop on a
-        # loaded machine can spin many millions of times before the owner
-        # thread gets the GIL.
+        # Borrowers keep the handle alive as long as one of them holds a
+        # borrow (that is the point of borrowing), so after the owner let go
+        # each one borrows at most once more; the last one to give back
+        # releases the dog, racing the others' attempts. The deadline is a
+        # deadlock guard only.
         deadline = time.monotonic() + TIMEOUT
         while True:
+            last_round = owner_released.is_set()
             try:
                 with h.borrow() as ptr:
                     # Would count a misuse if the dog were freed under us.
@@ -222,13 +227,20 @@ def test_borrows_racing_the_final_release_never_see_a_freed_object(fast_switchin
                 assert error.code == disposed_code
                 refused.append(i)
                 break
-            assert time.monotonic() < deadline, "the handle was never released"
+            if last_round:
+                break
+            assert time.monotonic() < deadline, "the owner never let go"
         successes.append(count)
 
     run_in_threads(work)
-    assert sorted(refused) == list(range(borrowers))
+    assert len(successes) == borrowers
     assert all(count >= 1 for count in successes)
+    assert set(refused) <= set(range(borrowers))
     assert h.disposed is True
+    assert h.reference_count == 0
+    # Borrowing after the release is refused, never a resurrection.
+    with pytest.raises(GLib.Error):
+        h.acquire()
     assert lib.rc_tn_is_alive(dog) == 0
     assert freed_log.count(address_of(dog)) == 1
     assert lib.rc_tn_misuse_count() == 0

@@ -89,7 +89,7 @@ n_steps (void)
 
 /* ------------------------------------------------------------------------
  * What the library side reports: one probe per handle, written by the
- * release functions, the destroy notify and a weak reference.
+ * release functions, the destroy notify and object data cleared at finalize.
  * ------------------------------------------------------------------------ */
 
 typedef struct
