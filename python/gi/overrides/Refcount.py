@@ -72,6 +72,16 @@ import datetime as _datetime  # noqa: E402
 _CapsuleType = type(_datetime.datetime_CAPI)
 
 
+def _check_arguments(prior_ref_count, type_id=None):
+    """The checks every constructor makes of its counting arguments."""
+    if not isinstance(prior_ref_count, int) or isinstance(prior_ref_count, bool):
+        raise TypeError("prior_ref_count must be an int")
+    if prior_ref_count < 0:
+        raise ValueError("prior_ref_count must be >= 0")
+    if type_id is not None and not isinstance(type_id, str):
+        raise TypeError("type_id must be a str or None")
+
+
 def _checked_address(value):
     if value < 0 or value > _MAX_ADDRESS:
         raise ValueError(f"address {value:#x} is out of range for a pointer")
@@ -235,10 +245,7 @@ class ReferenceCounter(Refcount.ReferenceCounter):
     """A thread-safe reference counter."""
 
     def __init__(self, prior_ref_count=0, **kwargs):
-        if not isinstance(prior_ref_count, int) or isinstance(prior_ref_count, bool):
-            raise TypeError("prior_ref_count must be an int")
-        if prior_ref_count < 0:
-            raise ValueError("prior_ref_count must be >= 0")
+        _check_arguments(prior_ref_count)
         super().__init__(prior_ref_count=prior_ref_count, **kwargs)
 
     @property
@@ -286,12 +293,7 @@ class NativeHandle(Refcount.NativeHandle, ReferenceCounter):
             cls.__del__ = __del__
 
     def __init__(self, handle=None, type_id=None, prior_ref_count=0, **kwargs):
-        if not isinstance(prior_ref_count, int) or isinstance(prior_ref_count, bool):
-            raise TypeError("prior_ref_count must be an int")
-        if prior_ref_count < 0:
-            raise ValueError("prior_ref_count must be >= 0")
-        if type_id is not None and not isinstance(type_id, str):
-            raise TypeError("type_id must be a str or None")
+        _check_arguments(prior_ref_count, type_id)
         address = address_of(handle)
         super().__init__(type_id=type_id, prior_ref_count=prior_ref_count, **kwargs)
         self._rc_handle = None
@@ -441,12 +443,7 @@ class DeletableNativeHandle(Refcount.DeletableNativeHandle, NativeHandle):
         if release is None:
             raise TypeError(f"A release function is required: {_ACCEPTED_RELEASES}")
         release_address = _release_address(release)
-        if type_id is not None and not isinstance(type_id, str):
-            raise TypeError("type_id must be a str or None")
-        if not isinstance(prior_ref_count, int) or isinstance(prior_ref_count, bool):
-            raise TypeError("prior_ref_count must be an int")
-        if prior_ref_count < 0:
-            raise ValueError("prior_ref_count must be >= 0")
+        _check_arguments(prior_ref_count, type_id)
         address = _address(handle)
         if release_address is not None:
             if _fast is not None and prior_ref_count == 0:
