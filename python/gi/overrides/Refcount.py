@@ -269,7 +269,6 @@ class NativeHandle(Refcount.NativeHandle, ReferenceCounter):
         function = cls.__dict__.get("do_release_handle")
         if function is not None and not hasattr(function, "__wrapped__"):
             cls.do_release_handle = _guard_release_handle(function)
-            cls._rc_python_release = True
             # The C release cannot hand the release code's exceptions back.
             for name in ("release", "dispose"):
                 if name not in cls.__dict__:
@@ -341,18 +340,12 @@ class NativeHandle(Refcount.NativeHandle, ReferenceCounter):
     def type_id(self):
         return _raw.get_type_id(self)
 
-    # Set on classes whose release runs Python code (do_release_handle, or
-    # a Python release callable): only their releases need the machinery
-    # that raises that code's exceptions again here.
-    _rc_python_release = False
-
+    # Classes whose release runs Python code (do_release_handle, or a Python
+    # release callable) use _python_release instead, which raises that
+    # code's exceptions again here.
     def release(self):
         """Gives back one reference; at zero the native resource is released."""
-        if self._rc_python_release:
-            with _reraising():
-                _raw.release(self)
-        else:
-            _raw.release(self)
+        _raw.release(self)
         if _raw.is_disposed(self):
             # Released now (or before): the handle no longer needs the object.
             self.__dict__.pop("_rc_handle", None)
@@ -492,7 +485,6 @@ class _PythonReleasedDeletableNativeHandle(DeletableNativeHandle):
 
     # No GType of its own: the explicit __gtype__ tells PyGObject so.
     __gtype__ = Refcount.DeletableNativeHandle.__gtype__
-    _rc_python_release = True
     release = dispose = _python_release
 
 
