@@ -195,17 +195,18 @@ class _Unraisable:
         self.object = obj
 
 
-@contextlib.contextmanager
-def _reraising():
+def _call_reraising(function, handle):
+    """function(handle), then the first exception that Python release code
+    raised meanwhile, raised again here."""
     outer = getattr(_pending, "errors", None)
-    _pending.errors = []
+    errors = _pending.errors = []
     try:
-        yield
-        errors = _pending.errors
+        result = function(handle)
     finally:
         _pending.errors = outer
     if errors:
         raise errors[0]
+    return result
 
 
 def _guard_release_handle(function):
@@ -246,7 +247,11 @@ class ReferenceCounter(Refcount.ReferenceCounter):
 
     def __init__(self, prior_ref_count=0, **kwargs):
         _check_arguments(prior_ref_count)
-        super().__init__(prior_ref_count=prior_ref_count, **kwargs)
+        # Construct properties cost per name through PyGObject: give only
+        # those that differ from their defaults.
+        if prior_ref_count:
+            kwargs["prior_ref_count"] = prior_ref_count
+        super().__init__(**kwargs)
 
     @property
     def reference_count(self):
@@ -293,8 +298,10 @@ class NativeHandle(Refcount.NativeHandle, ReferenceCounter):
 
     def __init__(self, handle=None, type_id=None, prior_ref_count=0, **kwargs):
         _check_arguments(prior_ref_count, type_id)
-        address = address_of(handle)
-        super().__init__(type_id=type_id, prior_ref_count=prior_ref_count, **kwargs)
+        address = _address(handle)
+        if type_id is not None:
+            kwargs["type_id"] = type_id
+        super().__init__(prior_ref_count, **kwargs)
         self._rc_handle = None
         if address:
             self._rc_set(handle, address, prior_ref_count)
@@ -310,7 +317,7 @@ class NativeHandle(Refcount.NativeHandle, ReferenceCounter):
 
     def set_handle(self, handle, prior_ref_count=0):
         """Gives a handle created without a pointer its pointer (once)."""
-        self._rc_set(handle, address_of(handle), prior_ref_count)
+        self._rc_set(handle, _address(handle), prior_ref_count)
 
     def get_handle(self):
         """The object given as handle (None once released or never set)."""
@@ -355,8 +362,7 @@ class NativeHandle(Refcount.NativeHandle, ReferenceCounter):
         self.release()
 
     def drop_wrapper_reference(self):
-        with _reraising():
-            return _raw.drop_wrapper_reference(self)
+        return _call_reraising(_raw.drop_wrapper_reference, self)
 
     def acquire(self):
         """Borrows the handle: +1 and the handle object, or GLib.Error if disposed."""
@@ -389,10 +395,7 @@ def _python_release(self):
     """Gives back one reference; at zero the native resource is released.
 
     Exceptions of Python release code are raised again here."""
-    with _reraising():
-        _raw.release(self)
-    if _raw.is_disposed(self):
-        self.__dict__.pop("_rc_handle", None)
+    _call_reraising(_base_release, self)
 
 
 NativeHandle = override(NativeHandle)
@@ -404,6 +407,8 @@ _FAST_HANDLE_CALLS = frozenset({
 })
 if _fast is not None:
     _fast.install(NativeHandle, _FAST_HANDLE_CALLS)
+# The release (C or Python) that the Python-release classes wrap.
+_base_release = NativeHandle.__dict__["release"]
 
 
 def _release_at_exit():
