@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "rc-test-native.h"
+#include "test-common.h"
 
 #define DOG_TYPE_ID "DOG_PTR"
 #define THREADS 8
@@ -141,48 +142,12 @@ test_bare_handle_init (TestBareHandle *self)
 /* ---------------------------------------------------------------------- */
 /* Helpers                                                                */
 
-typedef struct
-{
-  int live;
-  int dogs;
-  int owners;
-  long created;
-  long freed;
-  guint handles;
-  guint unreleased;
-} State;
-
+/* state_begin() (test-common.h), and the release-call tally. */
 static void
-state_begin (State *state)
+dog_state_begin (State *state)
 {
-  rc_tn_reset_misuse_count ();
+  state_begin (state);
   g_atomic_int_set (&total_release_calls, 0);
-  state->live = rc_tn_live_count ();
-  state->dogs = rc_tn_dog_live_count ();
-  state->owners = rc_tn_owner_live_count ();
-  state->created = rc_tn_created_count ();
-  state->freed = rc_tn_freed_count ();
-  state->handles = rc_native_handle_get_live_count ();
-  state->unreleased = rc_native_handle_get_unreleased_count ();
-}
-
-/* Everything created since state_begin() is gone, nothing was misused. */
-static void
-state_assert_clean (const State *state)
-{
-  g_assert_cmpint (rc_tn_misuse_count (), ==, 0);
-  g_assert_cmpint (rc_tn_live_count (), ==, state->live);
-  g_assert_cmpint (rc_tn_dog_live_count (), ==, state->dogs);
-  g_assert_cmpint (rc_tn_owner_live_count (), ==, state->owners);
-  g_assert_cmpint (rc_tn_freed_count () - state->freed, ==,
-                   rc_tn_created_count () - state->created);
-  g_assert_cmpuint (rc_native_handle_get_live_count (), ==, state->handles);
-}
-
-static int
-count_of (gpointer handle)
-{
-  return rc_reference_counter_get_reference_count (RC_REFERENCE_COUNTER (handle));
 }
 
 static void
@@ -279,7 +244,7 @@ test_new (void)
   TestDogHandle *h;
   gpointer dog;
 
-  state_begin (&state);
+  dog_state_begin (&state);
   dog = rc_tn_dog_new ("Rex");
   h = dog_handle_new (dog, 0, DOG_TYPE_ID);
 
@@ -312,7 +277,7 @@ test_new_prior (void)
   TestDogHandle *h;
   gpointer dog;
 
-  state_begin (&state);
+  dog_state_begin (&state);
   dog = rc_tn_dog_new ("Rex");
   h = dog_handle_new (dog, 3, DOG_TYPE_ID);
   g_assert_cmpint (count_of (h), ==, 4);
@@ -347,7 +312,7 @@ test_properties (void)
   int prior = -1;
   gboolean disposed = TRUE;
 
-  state_begin (&state);
+  dog_state_begin (&state);
   dog = rc_tn_dog_new ("Rex");
   h = dog_handle_new (dog, 2, DOG_TYPE_ID);
 
@@ -409,7 +374,7 @@ test_add_ref_decrement_ref (void)
   TestDogHandle *h;
   gpointer dog;
 
-  state_begin (&state);
+  dog_state_begin (&state);
   dog = rc_tn_dog_new ("Rex");
   h = dog_handle_new (dog, 0, DOG_TYPE_ID);
 
@@ -453,7 +418,7 @@ test_release_at_zero_count (void)
 
   /* A release at count 0 (after decrement_ref) on a handle that is not
    * disposed releases the resource. */
-  state_begin (&state);
+  dog_state_begin (&state);
   dog = rc_tn_dog_new ("Rex");
   h = dog_handle_new (dog, 0, DOG_TYPE_ID);
   rc_reference_counter_decrement_ref (RC_REFERENCE_COUNTER (h));
@@ -481,7 +446,7 @@ test_release_once (void)
   gpointer weak;
   long freed_before;
 
-  state_begin (&state);
+  dog_state_begin (&state);
   dog = rc_tn_dog_new ("Rex");
   log.watched[0] = dog;
   rc_tn_set_freed_callback (freed_cb, &log);
@@ -532,7 +497,7 @@ test_dispose_synonym (void)
   TestDogHandle *h;
   gpointer dog;
 
-  state_begin (&state);
+  dog_state_begin (&state);
   dog = rc_tn_dog_new ("Rex");
   h = dog_handle_new (dog, 1, DOG_TYPE_ID);
   g_assert_cmpint (count_of (h), ==, 2);
@@ -567,7 +532,7 @@ test_no_resurrection (void)
   GError *error = NULL;
   gpointer ptr;
 
-  state_begin (&state);
+  dog_state_begin (&state);
   dog = rc_tn_dog_new ("Rex");
   h = dog_handle_new (dog, 0, DOG_TYPE_ID);
   rc_native_handle_release (RC_NATIVE_HANDLE (h));
@@ -612,7 +577,7 @@ test_acquire (void)
   gpointer ptr;
   GError *error = NULL;
 
-  state_begin (&state);
+  dog_state_begin (&state);
   dog = rc_tn_dog_new ("Rex");
   h = dog_handle_new (dog, 0, DOG_TYPE_ID);
 
@@ -650,7 +615,7 @@ test_acquire_nested (void)
   gpointer dog;
   int i;
 
-  state_begin (&state);
+  dog_state_begin (&state);
   dog = rc_tn_dog_new ("Rex");
   h = dog_handle_new (dog, 0, DOG_TYPE_ID);
 
@@ -678,7 +643,7 @@ test_acquire_at_zero (void)
   gpointer ptr;
   GError *error = NULL;
 
-  state_begin (&state);
+  dog_state_begin (&state);
   dog = rc_tn_dog_new ("Rex");
   h = dog_handle_new (dog, 0, DOG_TYPE_ID);
   rc_reference_counter_decrement_ref (RC_REFERENCE_COUNTER (h));
@@ -707,7 +672,7 @@ test_acquire_never_set (void)
   GError *error = NULL;
   int before;
 
-  state_begin (&state);
+  dog_state_begin (&state);
   h = dog_handle_new (NULL, 0, DOG_TYPE_ID);
   before = count_of (h);
 
@@ -729,7 +694,7 @@ test_release_failure (void)
   TestDogHandle *h;
   gpointer dog;
 
-  state_begin (&state);
+  dog_state_begin (&state);
   dog = rc_tn_dog_new ("Rex");
   h = dog_handle_new (dog, 0, DOG_TYPE_ID);
   h->fail = TRUE;
@@ -777,7 +742,7 @@ test_release_failure_at_unref (void)
   TestDogHandle *h;
   gpointer dog;
 
-  state_begin (&state);
+  dog_state_begin (&state);
   dog = rc_tn_dog_new ("Rex");
   h = dog_handle_new (dog, 0, DOG_TYPE_ID);
   h->fail = TRUE;
@@ -801,7 +766,7 @@ test_release_failure_retry_at_unref (void)
   TestDogHandle *h;
   gpointer dog;
 
-  state_begin (&state);
+  dog_state_begin (&state);
   dog = rc_tn_dog_new ("Rex");
   h = dog_handle_new (dog, 0, DOG_TYPE_ID);
   h->fail = TRUE;
@@ -828,7 +793,7 @@ test_acquire_after_failed_release (void)
   gpointer ptr;
   GError *error = NULL;
 
-  state_begin (&state);
+  dog_state_begin (&state);
   dog = rc_tn_dog_new ("Rex");
   h = dog_handle_new (dog, 0, DOG_TYPE_ID);
   h->fail = TRUE;
@@ -863,7 +828,7 @@ test_set_handle (void)
   gboolean disposed = FALSE;
   int before;
 
-  state_begin (&state);
+  dog_state_begin (&state);
   h = dog_handle_new (NULL, 0, DOG_TYPE_ID);
 
   g_assert_null (rc_native_handle_get_handle (RC_NATIVE_HANDLE (h)));
@@ -912,7 +877,7 @@ test_set_handle_prior (void)
   gpointer dog;
   GError *error = NULL;
 
-  state_begin (&state);
+  dog_state_begin (&state);
   h = dog_handle_new (NULL, 0, NULL);
   dog = rc_tn_dog_new ("Rex");
 
@@ -943,7 +908,7 @@ test_set_handle_errors (void)
   GError *error = NULL;
   int not_native = 0;
 
-  state_begin (&state);
+  dog_state_begin (&state);
 
   /* INVALID_HANDLE: NULL, and a pointer is_valid_handle rejects. */
   h = dog_handle_new (NULL, 0, DOG_TYPE_ID);
@@ -1023,7 +988,7 @@ test_invalid_handle_at_construction (void)
   int not_native = 0;
   GError *error = NULL;
 
-  state_begin (&state);
+  dog_state_begin (&state);
 
   g_test_expect_message ("Refcount", G_LOG_LEVEL_CRITICAL, "*not a valid handle*");
   h = dog_handle_new (&not_native, 0, DOG_TYPE_ID);
@@ -1066,7 +1031,7 @@ test_default_vfuncs (void)
   TestBareHandle *h;
   GError *error = NULL;
 
-  state_begin (&state);
+  dog_state_begin (&state);
   h = g_object_new (TEST_TYPE_BARE_HANDLE, "handle", &bare_dummy, NULL);
   g_assert_true (rc_native_handle_get_handle (RC_NATIVE_HANDLE (h)) == &bare_dummy);
   g_assert_cmpint (count_of (h), ==, 1);
@@ -1112,7 +1077,7 @@ test_is_valid_handle_override (void)
   gpointer dog;
   int not_native = 0;
 
-  state_begin (&state);
+  dog_state_begin (&state);
   dog = rc_tn_dog_new ("Rex");
   h = dog_handle_new (dog, 0, NULL);
 
@@ -1133,7 +1098,7 @@ test_gobject_dispose_releases (void)
   gpointer dog;
   FreedLog log = { { NULL, NULL }, { 0, 0 }, { 0 }, 0 };
 
-  state_begin (&state);
+  dog_state_begin (&state);
   dog = rc_tn_dog_new ("Rex");
   log.watched[0] = dog;
   rc_tn_set_freed_callback (freed_cb, &log);
@@ -1156,7 +1121,7 @@ test_gobject_dispose_outstanding (void)
   TestDogHandle *h;
   gpointer dog;
 
-  state_begin (&state);
+  dog_state_begin (&state);
   dog = rc_tn_dog_new ("Rex");
   h = dog_handle_new (dog, 0, DOG_TYPE_ID);
   rc_reference_counter_add_ref (RC_REFERENCE_COUNTER (h));
@@ -1179,7 +1144,7 @@ test_run_dispose_twice (void)
   TestDogHandle *h;
   gpointer dog;
 
-  state_begin (&state);
+  dog_state_begin (&state);
 
   dog = rc_tn_dog_new ("Rex");
   h = dog_handle_new (dog, 0, DOG_TYPE_ID);
@@ -1310,7 +1275,7 @@ test_drop_wrapper_reference (void)
   TestDogHandle *h;
   gpointer dog;
 
-  state_begin (&state);
+  dog_state_begin (&state);
 
   /* With another reference outstanding: the wrapper's one only, once. */
   dog = rc_tn_dog_new ("Rex");
@@ -1370,7 +1335,7 @@ test_to_string (void)
   char *str;
   char *expected;
 
-  state_begin (&state);
+  dog_state_begin (&state);
 
   dog = rc_tn_dog_new ("Rex");
   h = dog_handle_new (dog, 0, DOG_TYPE_ID);
@@ -1427,7 +1392,7 @@ test_type_id (void)
   TestDogHandle *h;
   gpointer dog;
 
-  state_begin (&state);
+  dog_state_begin (&state);
   dog = rc_tn_dog_new ("Rex");
   h = dog_handle_new (dog, 0, "SOME_ID");
   g_assert_cmpstr (rc_native_handle_get_type_id (RC_NATIVE_HANDLE (h)), ==, "SOME_ID");
@@ -1452,7 +1417,7 @@ test_live_count (void)
   TestBareHandle *h3;
   gpointer dog;
 
-  state_begin (&state);
+  dog_state_begin (&state);
   dog = rc_tn_dog_new ("Rex");
   h1 = dog_handle_new (dog, 0, DOG_TYPE_ID);
   g_assert_cmpuint (rc_native_handle_get_live_count (), ==, state.handles + 1);
@@ -1485,7 +1450,7 @@ test_unreleased_count (void)
   gpointer dog1;
   gpointer dog2;
 
-  state_begin (&state);
+  dog_state_begin (&state);
   dog1 = rc_tn_dog_new ("Rex");
   dog2 = rc_tn_dog_new ("Fido");
 
@@ -1531,7 +1496,7 @@ test_dog_owner (void)
   gpointer dog;
   gpointer owner;
 
-  state_begin (&state);
+  dog_state_begin (&state);
   dog = rc_tn_dog_new ("Rex");
   owner = rc_tn_owner_new (dog);
   log.watched[0] = dog;
@@ -1583,7 +1548,7 @@ test_release_handle_reentrant (void)
       return;
     }
 
-  state_begin (&state);
+  dog_state_begin (&state);
   dog = rc_tn_dog_new ("Rex");
   h = dog_handle_new (dog, 0, DOG_TYPE_ID);
   h->reenter = TRUE;
@@ -1641,7 +1606,7 @@ run_release_threads (gboolean borrow)
   int start = 0;
   int i;
 
-  state_begin (&state);
+  dog_state_begin (&state);
   dog = rc_tn_dog_new ("Rex");
   /* One reference per thread. */
   h = dog_handle_new (dog, THREADS - 1, DOG_TYPE_ID);
@@ -1690,7 +1655,7 @@ test_autoptr (void)
   State state;
   gpointer dog;
 
-  state_begin (&state);
+  dog_state_begin (&state);
   dog = rc_tn_dog_new ("Rex");
   {
     g_autoptr(RcNativeHandle) h = RC_NATIVE_HANDLE (dog_handle_new (dog, 0, NULL));

@@ -12,48 +12,11 @@
 #include <string.h>
 
 #include "rc-test-native.h"
+#include "test-common.h"
 
 #define DOG_TYPE_ID "DOG_PTR"
 #define BUFFER_SIZE 64
 
-typedef struct
-{
-  int live;
-  int dogs;
-  long created;
-  long freed;
-  guint handles;
-  guint unreleased;
-} State;
-
-static void
-state_begin (State *state)
-{
-  rc_tn_reset_misuse_count ();
-  state->live = rc_tn_live_count ();
-  state->dogs = rc_tn_dog_live_count ();
-  state->created = rc_tn_created_count ();
-  state->freed = rc_tn_freed_count ();
-  state->handles = rc_native_handle_get_live_count ();
-  state->unreleased = rc_native_handle_get_unreleased_count ();
-}
-
-static void
-state_assert_clean (const State *state)
-{
-  g_assert_cmpint (rc_tn_misuse_count (), ==, 0);
-  g_assert_cmpint (rc_tn_live_count (), ==, state->live);
-  g_assert_cmpint (rc_tn_dog_live_count (), ==, state->dogs);
-  g_assert_cmpint (rc_tn_freed_count () - state->freed, ==,
-                   rc_tn_created_count () - state->created);
-  g_assert_cmpuint (rc_native_handle_get_live_count (), ==, state->handles);
-}
-
-static int
-count_of (gpointer handle)
-{
-  return rc_reference_counter_get_reference_count (RC_REFERENCE_COUNTER (handle));
-}
 
 static RcNativeHandle *
 as_handle (gpointer handle)

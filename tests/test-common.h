@@ -1,0 +1,57 @@
+/* test-common.h: the native ground truth shared by the handle suites
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * A State records the test native library's counts and refcount's own
+ * counters at the start of a test; state_assert_clean() then checks that
+ * everything created since is gone and nothing was misused.
+ */
+
+#pragma once
+
+#include <refcount/refcount.h>
+
+#include "rc-test-native.h"
+
+typedef struct
+{
+  int live;
+  int dogs;
+  int owners;
+  long created;
+  long freed;
+  guint handles;
+  guint unreleased;
+} State;
+
+static inline void
+state_begin (State *state)
+{
+  rc_tn_reset_misuse_count ();
+  state->live = rc_tn_live_count ();
+  state->dogs = rc_tn_dog_live_count ();
+  state->owners = rc_tn_owner_live_count ();
+  state->created = rc_tn_created_count ();
+  state->freed = rc_tn_freed_count ();
+  state->handles = rc_native_handle_get_live_count ();
+  state->unreleased = rc_native_handle_get_unreleased_count ();
+}
+
+/* Everything created since state_begin() is gone, nothing was misused. */
+static inline void
+state_assert_clean (const State *state)
+{
+  g_assert_cmpint (rc_tn_misuse_count (), ==, 0);
+  g_assert_cmpint (rc_tn_live_count (), ==, state->live);
+  g_assert_cmpint (rc_tn_dog_live_count (), ==, state->dogs);
+  g_assert_cmpint (rc_tn_owner_live_count (), ==, state->owners);
+  g_assert_cmpint (rc_tn_freed_count () - state->freed, ==,
+                   rc_tn_created_count () - state->created);
+  g_assert_cmpuint (rc_native_handle_get_live_count (), ==, state->handles);
+}
+
+static inline int
+count_of (gpointer handle)
+{
+  return rc_reference_counter_get_reference_count (RC_REFERENCE_COUNTER (handle));
+}
