@@ -40,6 +40,7 @@
 #include <refcount/refcount.h>
 
 #include "rc-test-native.h"
+#include "test-race.h"
 
 #define N_THREADS 8
 
@@ -90,22 +91,6 @@ baseline_end (const Baseline *baseline)
   g_assert_cmpuint (rc_native_handle_get_live_count (), ==, baseline->handles);
   g_assert_cmpuint (rc_native_handle_get_unreleased_count (), ==, baseline->unreleased);
   g_assert_cmpint (rc_tn_misuse_count (), ==, 0);
-}
-
-static void
-spin_until_at_least (int   *counter,
-                     int    target,
-                     guint  pure_spins)
-{
-  guint spins = 0;
-
-  while (g_atomic_int_get (counter) < target)
-    {
-      /* spin for a tight start, then let the other threads in: there are
-       * more threads than cores (and spinning is slow under sanitizers) */
-      if (++spins > pure_spins)
-        g_thread_yield ();
-    }
 }
 
 static void
@@ -401,117 +386,6 @@ stress_handle_new (gpointer  dog,
   handle->probe = probe;
   probe_watch (probe, handle);
   return handle;
-}
-
-/* ------------------------------------------------------------------------
- * Rounds of workers that start together (as in test-threads.c): the main
- * thread prepares, the workers meet at a barrier the last one opens, act,
- * and the last to finish wakes the main thread, which checks.
- * ------------------------------------------------------------------------ */
-
-typedef struct _Race Race;
-
-typedef void (*RaceWorkerFunc) (Race  *race,
-                                guint  worker,
-                                guint  round);
-
-struct _Race
-{
-  guint n_workers;
-  guint n_rounds;
-  RaceWorkerFunc func;
-  gpointer data;
-
-  int prepared;
-  int arrived;
-  int go;
-  int done;
-  GMutex lock;
-  GCond cond;
-};
-
-typedef struct
-{
-  Race *race;
-  guint index;
-} RaceWorker;
-
-static gpointer
-race_worker_thread (gpointer data)
-{
-  RaceWorker *worker = data;
-  Race *race = worker->race;
-  int n = (int) race->n_workers;
-  int round;
-
-  for (round = 1; round <= (int) race->n_rounds; round++)
-    {
-      spin_until_at_least (&race->prepared, round, 16);
-
-      if (g_atomic_int_add (&race->arrived, 1) + 1 == round * n)
-        g_atomic_int_set (&race->go, round);
-      else
-        spin_until_at_least (&race->go, round, 1000);
-
-      race->func (race, worker->index, (guint) round);
-
-      if (g_atomic_int_add (&race->done, 1) + 1 == round * n)
-        {
-          g_mutex_lock (&race->lock);
-          g_cond_signal (&race->cond);
-          g_mutex_unlock (&race->lock);
-        }
-    }
-
-  return NULL;
-}
-
-static void
-race_run (guint           n_workers,
-          guint           n_rounds,
-          void          (*setup) (Race *race, guint round),
-          RaceWorkerFunc  func,
-          void          (*check) (Race *race, guint round),
-          gpointer        data)
-{
-  Race race = { 0, };
-  RaceWorker workers[N_THREADS];
-  GThread *threads[N_THREADS];
-  guint i;
-  int round;
-
-  g_assert_cmpuint (n_workers, <=, N_THREADS);
-  race.n_workers = n_workers;
-  race.n_rounds = n_rounds;
-  race.func = func;
-  race.data = data;
-  g_mutex_init (&race.lock);
-  g_cond_init (&race.cond);
-
-  for (i = 0; i < n_workers; i++)
-    {
-      workers[i].race = &race;
-      workers[i].index = i;
-      threads[i] = g_thread_new ("stress", race_worker_thread, &workers[i]);
-    }
-
-  for (round = 1; round <= (int) n_rounds; round++)
-    {
-      setup (&race, (guint) round);
-      g_atomic_int_set (&race.prepared, round);
-
-      g_mutex_lock (&race.lock);
-      while (g_atomic_int_get (&race.done) < round * (int) n_workers)
-        g_cond_wait (&race.cond, &race.lock);
-      g_mutex_unlock (&race.lock);
-
-      check (&race, (guint) round);
-    }
-
-  for (i = 0; i < n_workers; i++)
-    g_thread_join (threads[i]);
-  g_mutex_clear (&race.lock);
-  g_cond_clear (&race.cond);
 }
 
 /* Fisher-Yates over 0..n-1. */
