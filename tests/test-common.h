@@ -50,6 +50,14 @@ state_assert_clean (const State *state)
   g_assert_cmpuint (rc_native_handle_get_live_count (), ==, state->handles);
 }
 
+/* state_assert_clean(), and every native pointer set since was released. */
+static inline void
+state_assert_all_released (const State *state)
+{
+  state_assert_clean (state);
+  g_assert_cmpuint (rc_native_handle_get_unreleased_count (), ==, state->unreleased);
+}
+
 static inline int
 count_of (gpointer handle)
 {

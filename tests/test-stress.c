@@ -41,6 +41,7 @@
 
 #include "rc-test-native.h"
 #include "test-race.h"
+#include "test-common.h"
 
 #define N_THREADS 8
 
@@ -65,32 +66,6 @@ base_seed (void)
     return (guint32) g_ascii_strtoull (env, NULL, 0);
 
   return g_test_rand_int ();
-}
-
-/* Ground truth at the start of a test, compared at its end. */
-typedef struct
-{
-  int native_objects;
-  guint handles;
-  guint unreleased;
-} Baseline;
-
-static void
-baseline_begin (Baseline *baseline)
-{
-  rc_tn_reset_misuse_count ();
-  baseline->native_objects = rc_tn_live_count ();
-  baseline->handles = rc_native_handle_get_live_count ();
-  baseline->unreleased = rc_native_handle_get_unreleased_count ();
-}
-
-static void
-baseline_end (const Baseline *baseline)
-{
-  g_assert_cmpint (rc_tn_live_count (), ==, baseline->native_objects);
-  g_assert_cmpuint (rc_native_handle_get_live_count (), ==, baseline->handles);
-  g_assert_cmpuint (rc_native_handle_get_unreleased_count (), ==, baseline->unreleased);
-  g_assert_cmpint (rc_tn_misuse_count (), ==, 0);
 }
 
 static void
@@ -535,7 +510,7 @@ dispose_race_check (Race  *race,
 static void
 test_release_vs_last_unref (void)
 {
-  Baseline baseline;
+  State baseline;
   DisposeRace state;
   guint rounds = scaled (15000);
 
@@ -543,13 +518,13 @@ test_release_vs_last_unref (void)
   state.seed = base_seed ();
   g_test_message ("seed %" G_GUINT32_FORMAT " (RC_TEST_SEED replays the roles); %u rounds of %d threads%s",
                   state.seed, rounds, N_THREADS, quick_mode () ? " (RC_TEST_QUICK)" : "");
-  baseline_begin (&baseline);
+  state_begin (&baseline);
   race_run (N_THREADS, rounds, dispose_race_setup, dispose_race_worker, dispose_race_check, &state);
   g_test_message ("the dispose of the last GObject reference began while another worker's counted "
                   "release was in flight in %d rounds; release_handle ran from that dispose in %d rounds; "
                   "g_object_run_dispose raced in %d rounds",
                   state.overlapped_rounds, state.from_dispose_rounds, state.run_dispose_rounds);
-  baseline_end (&baseline);
+  state_assert_all_released (&baseline);
 }
 
 /* ------------------------------------------------------------------------
@@ -675,7 +650,7 @@ over_release_check (Race  *race,
 static void
 test_over_release (void)
 {
-  Baseline baseline;
+  State baseline;
   OverRelease state;
   guint rounds = scaled (30000);
 
@@ -683,13 +658,13 @@ test_over_release (void)
   state.seed = base_seed ();
   g_test_message ("seed %" G_GUINT32_FORMAT "; %u rounds of %d threads giving back the one reference at once%s",
                   state.seed, rounds, N_THREADS, quick_mode () ? " (RC_TEST_QUICK)" : "");
-  baseline_begin (&baseline);
+  state_begin (&baseline);
   race_run (N_THREADS, rounds, over_release_setup, over_release_worker, over_release_check, &state);
   g_test_message ("calls: release %" G_GUINT64_FORMAT ", dispose %" G_GUINT64_FORMAT
                   ", drop_wrapper_reference %" G_GUINT64_FORMAT ", g_object_run_dispose %" G_GUINT64_FORMAT,
                   state.op_counts[TERMINAL_RELEASE], state.op_counts[TERMINAL_DISPOSE],
                   state.op_counts[TERMINAL_DROP_WRAPPER], state.op_counts[TERMINAL_RUN_DISPOSE]);
-  baseline_end (&baseline);
+  state_assert_all_released (&baseline);
 }
 
 /* ------------------------------------------------------------------------
@@ -869,7 +844,7 @@ consumer_thread (gpointer data)
 static void
 test_producer_consumer (void)
 {
-  Baseline baseline;
+  State baseline;
   ProducerConsumer pc;
   Producer producers[N_PRODUCERS];
   GThread *producer_threads[N_PRODUCERS];
@@ -887,7 +862,7 @@ test_producer_consumer (void)
   g_test_message ("seed %" G_GUINT32_FORMAT "; %d producers x %u handles, %d consumers%s",
                   pc.seed, N_PRODUCERS, pc.n_per_producer, N_CONSUMERS,
                   quick_mode () ? " (RC_TEST_QUICK)" : "");
-  baseline_begin (&baseline);
+  state_begin (&baseline);
 
   for (i = 0; i < N_CONSUMERS; i++)
     consumer_threads[i] = g_thread_new ("consumer", consumer_thread, &pc);
@@ -912,7 +887,7 @@ test_producer_consumer (void)
   g_assert_cmpint (g_async_queue_length (pc.queue), ==, 0);
   g_async_queue_unref (pc.queue);
   g_free (pc.probes);
-  baseline_end (&baseline);
+  state_assert_all_released (&baseline);
 }
 
 /* ------------------------------------------------------------------------
@@ -1047,17 +1022,17 @@ reentrant_check (Race  *race,
 static void
 test_reentrant_release (void)
 {
-  Baseline baseline;
+  State baseline;
   ReentrantRace *state = g_new0 (ReentrantRace, 1);
   guint rounds = scaled (10000);
 
   state->seed = base_seed ();
   g_test_message ("seed %" G_GUINT32_FORMAT "; %u rounds of %d threads over a chain of %d re-entrant handles%s",
                   state->seed, rounds, N_THREADS, CHAIN, quick_mode () ? " (RC_TEST_QUICK)" : "");
-  baseline_begin (&baseline);
-  state->base_live = baseline.native_objects;
+  state_begin (&baseline);
+  state->base_live = baseline.live;
   race_run (N_THREADS, rounds, reentrant_setup, reentrant_worker, reentrant_check, state);
-  baseline_end (&baseline);
+  state_assert_all_released (&baseline);
   g_free (state);
 }
 

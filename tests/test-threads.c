@@ -23,6 +23,7 @@
 /* A tight start at the barrier, for the closest races. */
 #define RACE_GO_SPINS 20000
 #include "test-race.h"
+#include "test-common.h"
 
 #define N_THREADS 8
 #define N_SHARED 4
@@ -37,35 +38,6 @@ static guint
 scaled (guint n)
 {
   return quick_mode () ? MAX (n / 10, 1) : n;
-}
-
-/* Ground truth at the start of a test, compared at its end. */
-typedef struct
-{
-  int dogs;
-  int native_objects;
-  guint handles;
-  guint unreleased;
-} Baseline;
-
-static void
-baseline_begin (Baseline *baseline)
-{
-  rc_tn_reset_misuse_count ();
-  baseline->dogs = rc_tn_dog_live_count ();
-  baseline->native_objects = rc_tn_live_count ();
-  baseline->handles = rc_native_handle_get_live_count ();
-  baseline->unreleased = rc_native_handle_get_unreleased_count ();
-}
-
-static void
-baseline_end (const Baseline *baseline)
-{
-  g_assert_cmpint (rc_tn_dog_live_count (), ==, baseline->dogs);
-  g_assert_cmpint (rc_tn_live_count (), ==, baseline->native_objects);
-  g_assert_cmpuint (rc_native_handle_get_live_count (), ==, baseline->handles);
-  g_assert_cmpuint (rc_native_handle_get_unreleased_count (), ==, baseline->unreleased);
-  g_assert_cmpint (rc_tn_misuse_count (), ==, 0);
 }
 
 /* A handle over a dog, whose release function counts its calls. */
@@ -362,7 +334,7 @@ base_seed (void)
 static void
 test_random_ops (void)
 {
-  Baseline baseline;
+  State baseline;
   Slot slots[N_SHARED];
   RandomWorker workers[N_THREADS];
   GThread *threads[N_THREADS];
@@ -377,7 +349,7 @@ test_random_ops (void)
   g_test_message ("base seed %" G_GUINT32_FORMAT " (RC_TEST_SEED=%" G_GUINT32_FORMAT " replays it); "
                   "thread i uses seed base + i", seed, seed);
 
-  baseline_begin (&baseline);
+  state_begin (&baseline);
   for (i = 0; i < N_SHARED; i++)
     slot_init (&slots[i]);
 
@@ -425,7 +397,7 @@ test_random_ops (void)
       g_assert_cmpint (g_atomic_int_get (&slots[i].release_calls), ==, 1);
     }
 
-  baseline_end (&baseline);
+  state_assert_all_released (&baseline);
 }
 
 /* ------------------------------------------------------------------------
@@ -495,7 +467,7 @@ static void
 test_last_release_race (gconstpointer data)
 {
   guint n_workers = GPOINTER_TO_UINT (data);
-  Baseline baseline;
+  State baseline;
   Slot slots[LAST_RELEASE_HANDLES];
   /* the pair is cheap and the likeliest to catch a racy decision: more rounds */
   guint rounds = scaled (n_workers == 2 ? 5000 : 1000);
@@ -503,9 +475,9 @@ test_last_release_race (gconstpointer data)
   g_test_message ("%u rounds of %u threads releasing the last %u references of %d handles at once%s",
                   rounds, n_workers, n_workers, LAST_RELEASE_HANDLES,
                   quick_mode () ? " (RC_TEST_QUICK)" : "");
-  baseline_begin (&baseline);
+  state_begin (&baseline);
   race_run (n_workers, rounds, last_release_setup, last_release_worker, last_release_check, slots);
-  baseline_end (&baseline);
+  state_assert_all_released (&baseline);
 }
 
 /* --- acquire racing the final release --- */
@@ -587,17 +559,17 @@ acquire_check (Race  *race,
 static void
 test_acquire_vs_final_release (void)
 {
-  Baseline baseline;
+  State baseline;
   AcquireRace state = { { 0, }, 0, 0 };
   guint rounds = scaled (1000);
 
-  baseline_begin (&baseline);
+  state_begin (&baseline);
   race_run (N_THREADS, rounds, acquire_setup, acquire_worker, acquire_check, &state);
   g_test_message ("%u rounds of 1 thread releasing while %d threads acquire%s: "
                   "%d borrows succeeded, %d refused with RC_ERROR_DISPOSED",
                   rounds, N_THREADS - 1, quick_mode () ? " (RC_TEST_QUICK)" : "",
                   state.acquired, state.refused);
-  baseline_end (&baseline);
+  state_assert_all_released (&baseline);
 }
 
 /* --- releases racing the GObject dispose of the last g_object_ref --- */
@@ -661,15 +633,15 @@ dispose_check (Race  *race,
 static void
 test_release_vs_gobject_dispose (void)
 {
-  Baseline baseline;
+  State baseline;
   Slot slot;
   guint rounds = scaled (1000);
 
   g_test_message ("%u rounds of %d threads dropping a counted reference and a GObject reference at once%s",
                   rounds, N_THREADS, quick_mode () ? " (RC_TEST_QUICK)" : "");
-  baseline_begin (&baseline);
+  state_begin (&baseline);
   race_run (N_THREADS, rounds, dispose_setup, dispose_worker, dispose_check, &slot);
-  baseline_end (&baseline);
+  state_assert_all_released (&baseline);
 }
 
 /* --- releases racing an explicit GObject dispose (g_object_run_dispose) --- */
@@ -721,15 +693,15 @@ run_dispose_check (Race  *race,
 static void
 test_release_vs_run_dispose (void)
 {
-  Baseline baseline;
+  State baseline;
   Slot slot;
   guint rounds = scaled (1000);
 
   g_test_message ("%u rounds of %d threads releasing while one runs the GObject dispose%s",
                   rounds, N_THREADS, quick_mode () ? " (RC_TEST_QUICK)" : "");
-  baseline_begin (&baseline);
+  state_begin (&baseline);
   race_run (N_THREADS, rounds, run_dispose_setup, run_dispose_worker, run_dispose_check, &slot);
-  baseline_end (&baseline);
+  state_assert_all_released (&baseline);
 }
 
 /* ------------------------------------------------------------------------
@@ -770,19 +742,19 @@ churn_thread (gpointer data)
 static void
 test_live_counts (void)
 {
-  Baseline baseline;
+  State baseline;
   GThread *threads[N_THREADS];
   guint n = scaled (5000);
   int i;
 
   g_test_message ("%d threads creating and dropping %u handles each%s",
                   N_THREADS, n, quick_mode () ? " (RC_TEST_QUICK)" : "");
-  baseline_begin (&baseline);
+  state_begin (&baseline);
   for (i = 0; i < N_THREADS; i++)
     threads[i] = g_thread_new ("churn", churn_thread, GUINT_TO_POINTER (n));
   for (i = 0; i < N_THREADS; i++)
     g_thread_join (threads[i]);
-  baseline_end (&baseline);
+  state_assert_all_released (&baseline);
 }
 
 int
