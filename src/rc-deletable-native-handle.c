@@ -78,6 +78,16 @@ rc_deletable_native_handle_release_handle (RcNativeHandle *handle)
   RcDeletableNativeHandle *self = RC_DELETABLE_NATIVE_HANDLE (handle);
 
   /* Runs at most once, in the one thread that won the release. */
+  if (G_UNLIKELY (self->func == NULL))
+    {
+      /* Made with g_object_new() and never given a release function. */
+      g_critical ("%s of type id \"%s\" has no release function: "
+                  "the native pointer %p is not released",
+                  G_OBJECT_TYPE_NAME (self),
+                  rc_native_handle_get_type_id (handle) != NULL ? rc_native_handle_get_type_id (handle) : "",
+                  rc_native_handle_get_handle (handle));
+      return TRUE;
+    }
   self->func (rc_native_handle_get_handle (handle), self->user_data);
   drop_user_data (self);
   return TRUE;
@@ -164,4 +174,67 @@ rc_deletable_native_handle_new_native (gpointer    handle,
 
   return rc_deletable_native_handle_new (handle, call_native_release,
                                          release_address, NULL, type_id);
+}
+
+/**
+ * rc_deletable_native_handle_set_release:
+ * @self: an #RcDeletableNativeHandle made without a release function
+ * @func: (scope notified) (closure user_data) (destroy notify): the function
+ *   that releases the handle
+ * @user_data: data passed to @func
+ * @notify: (nullable): frees @user_data, right after the release or when the
+ *   handle is finalized without a release
+ *
+ * Gives a handle made with g_object_new() (as language bindings do) its
+ * release function. Call it once, before the handle is shared with other
+ * threads; a handle made by rc_deletable_native_handle_new() or
+ * rc_deletable_native_handle_new_native() already has one.
+ *
+ * Returns: %TRUE if @func is now the release function; %FALSE (with a
+ *   critical warning, and @notify called on @user_data) if the handle
+ *   already had one
+ */
+gboolean
+rc_deletable_native_handle_set_release (RcDeletableNativeHandle *self,
+                                        RcReleaseFunc            func,
+                                        gpointer                 user_data,
+                                        GDestroyNotify           notify)
+{
+  g_return_val_if_fail (RC_IS_DELETABLE_NATIVE_HANDLE (self), FALSE);
+  g_return_val_if_fail (func != NULL, FALSE);
+
+  if (self->func != NULL)
+    {
+      g_critical ("%s %p already has a release function", G_OBJECT_TYPE_NAME (self), self);
+      if (notify != NULL)
+        notify (user_data);
+      return FALSE;
+    }
+
+  self->func = func;
+  self->user_data = user_data;
+  self->notify = notify;
+  return TRUE;
+}
+
+/**
+ * rc_deletable_native_handle_set_release_native:
+ * @self: an #RcDeletableNativeHandle made without a release function
+ * @release_address: the address of a native function `void f (void *)` that
+ *   releases the handle (from cffi, ctypes or dlsym)
+ *
+ * The native form of rc_deletable_native_handle_set_release(), as
+ * rc_deletable_native_handle_new_native() is of
+ * rc_deletable_native_handle_new().
+ *
+ * Returns: %TRUE if the function at @release_address is now the release
+ *   function; %FALSE (with a critical warning) if the handle already had one
+ */
+gboolean
+rc_deletable_native_handle_set_release_native (RcDeletableNativeHandle *self,
+                                               gpointer                 release_address)
+{
+  g_return_val_if_fail (release_address != NULL, FALSE);
+
+  return rc_deletable_native_handle_set_release (self, call_native_release, release_address, NULL);
 }

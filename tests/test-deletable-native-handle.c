@@ -819,6 +819,100 @@ test_null_self (void)
   g_test_assert_expected_messages ();
 }
 
+/* A handle made by g_object_new(), as bindings do, gets its release
+ * function afterwards; only once. */
+static void
+test_set_release (void)
+{
+  State state;
+  Record record;
+  Record second;
+  RcDeletableNativeHandle *h;
+  gpointer dog;
+
+  state_begin (&state);
+  dog = rc_tn_dog_new ("Rex");
+  record_init (&record, dog);
+  record_init (&second, NULL);
+  h = g_object_new (RC_TYPE_DELETABLE_NATIVE_HANDLE, "handle", dog, "type-id", DOG_TYPE_ID, NULL);
+  g_assert_true (rc_deletable_native_handle_set_release (h, record_release, &record, record_notify));
+
+  /* A second function is refused, and its data freed at once. */
+  g_test_expect_message ("Refcount", G_LOG_LEVEL_CRITICAL, "*already has a release function*");
+  g_assert_false (rc_deletable_native_handle_set_release (h, record_release, &second, record_notify));
+  g_test_assert_expected_messages ();
+  g_assert_cmpint (second.notify_calls, ==, 1);
+  g_assert_cmpint (second.func_calls, ==, 0);
+  g_test_expect_message ("Refcount", G_LOG_LEVEL_CRITICAL, "*already has a release function*");
+  g_assert_false (rc_deletable_native_handle_set_release_native (h, native_release_address ()));
+  g_test_assert_expected_messages ();
+
+  g_assert_true (rc_tn_is_alive (dog));
+  rc_native_handle_release (as_handle (h));
+  g_assert_cmpint (record.func_calls, ==, 1);
+  g_assert_true (record.func_handle == dog);
+  g_assert_cmpint (record.notify_calls, ==, 1);
+  g_assert_false (rc_tn_is_alive (dog));
+  g_object_unref (h);
+  g_assert_cmpint (record.func_calls, ==, 1);
+  state_assert_all_released (&state);
+}
+
+static void
+test_set_release_native (void)
+{
+  State state;
+  RcDeletableNativeHandle *h;
+  GError *error = NULL;
+  gpointer dog;
+
+  state_begin (&state);
+  dog = rc_tn_dog_new ("Rex");
+  h = g_object_new (RC_TYPE_DELETABLE_NATIVE_HANDLE, NULL);
+  g_assert_true (rc_deletable_native_handle_set_release_native (h, native_release_address ()));
+  g_assert_true (rc_native_handle_set_handle (as_handle (h), dog, 0, &error));
+  g_assert_no_error (error);
+  g_object_unref (h);   /* the last reference: released natively */
+  g_assert_false (rc_tn_is_alive (dog));
+  state_assert_all_released (&state);
+
+  /* Refused arguments. */
+  h = g_object_new (RC_TYPE_DELETABLE_NATIVE_HANDLE, NULL);
+  expect_assertion ();
+  g_assert_false (rc_deletable_native_handle_set_release_native (h, NULL));
+  g_test_assert_expected_messages ();
+  expect_assertion ();
+  g_assert_false (rc_deletable_native_handle_set_release (h, NULL, NULL, NULL));
+  g_test_assert_expected_messages ();
+  expect_assertion ();
+  g_assert_false (rc_deletable_native_handle_set_release (NULL, record_release, NULL, NULL));
+  g_test_assert_expected_messages ();
+  g_object_unref (h);
+  state_assert_clean (&state);
+}
+
+/* Never given a release function: the release is reported, not a crash,
+ * and the native object is left to its owner. */
+static void
+test_no_release_function (void)
+{
+  State state;
+  RcDeletableNativeHandle *h;
+  gpointer dog;
+
+  state_begin (&state);
+  dog = rc_tn_dog_new ("Rex");
+  h = g_object_new (RC_TYPE_DELETABLE_NATIVE_HANDLE, "handle", dog, "type-id", DOG_TYPE_ID, NULL);
+  g_test_expect_message ("Refcount", G_LOG_LEVEL_CRITICAL, "*type id \"DOG_PTR\" has no release function*");
+  rc_native_handle_release (as_handle (h));
+  g_test_assert_expected_messages ();
+  g_assert_true (rc_native_handle_is_disposed (as_handle (h)));
+  g_assert_true (rc_tn_is_alive (dog));
+  g_object_unref (h);
+  rc_tn_release (dog);
+  state_assert_clean (&state);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -835,6 +929,9 @@ main (int   argc,
   g_test_add_func ("/deletable-native-handle/new-native", test_new_native);
   g_test_add_func ("/deletable-native-handle/new-native-null-address", test_new_native_null_address);
   g_test_add_func ("/deletable-native-handle/set-handle-later", test_set_handle_later);
+  g_test_add_func ("/deletable-native-handle/set-release", test_set_release);
+  g_test_add_func ("/deletable-native-handle/set-release-native", test_set_release_native);
+  g_test_add_func ("/deletable-native-handle/no-release-function", test_no_release_function);
   g_test_add_func ("/deletable-native-handle/properties", test_properties);
   g_test_add_func ("/deletable-native-handle/acquire", test_acquire);
   g_test_add_func ("/deletable-native-handle/gobject-dispose", test_gobject_dispose);

@@ -42,5 +42,13 @@ RC_AVAILABLE_IN_ALL
 RcDeletableNativeHandle *rc_deletable_native_handle_new_native (gpointer        handle,
                                                                 gpointer        release_address,
                                                                 const char     *type_id);
+RC_AVAILABLE_IN_ALL
+gboolean                 rc_deletable_native_handle_set_release        (RcDeletableNativeHandle *self,
+                                                                        RcReleaseFunc            func,
+                                                                        gpointer                 user_data,
+                                                                        GDestroyNotify           notify);
+RC_AVAILABLE_IN_ALL
+gboolean                 rc_deletable_native_handle_set_release_native (RcDeletableNativeHandle *self,
+                                                                        gpointer                 release_address);
 
 G_END_DECLS
