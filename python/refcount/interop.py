@@ -8,6 +8,11 @@ from cffi import FFI
 from refcount._gi import Refcount
 from refcount.base import NativeHandle
 
+import gi.overrides.Refcount as _overrides  # noqa: E402 - loaded by refcount._gi
+
+# The C accelerator of the overrides, or None (RC_PYTHON_NO_FAST=1).
+_fast = _overrides._fast
+
 __all__ = [
     "CffiData",
     "CffiNativeHandle",
@@ -38,6 +43,16 @@ class CffiNativeHandle(NativeHandle):
     def __init__(self, handle: CffiData, type_id: Optional[str] = None, prior_ref_count: int = 0):
         super().__init__(handle, prior_ref_count, type_id=type_id)
 
+    _rc_attach_kind = 2  # computed below, once the class exists
+
+    @classmethod
+    def _rc_compute_attach_kind(cls) -> int:
+        kind = super()._rc_compute_attach_kind()
+        if kind == 1 and all(getattr(cls, name) is getattr(CffiNativeHandle, name)
+                             for name in ("_is_valid_handle", "_set_handle", "set_handle")):
+            return 0  # the C __init__ checks and sets as these do
+        return kind
+
     def _is_valid_handle(self, handle: Any) -> bool:
         return isinstance(handle, FFI.CData)
 
@@ -60,8 +75,73 @@ class CffiNativeHandle(NativeHandle):
     __repr__ = __str__
 
 
+def _init_kind(cls) -> int:
+    """How DeletableCffiNativeHandle builds handles of class cls.
+
+    0: the C __init__ (a plain RcDeletableNativeHandle, released natively by
+    a cffi function, without entering Python), falling back to 1 for
+    arguments it does not take; 1: the Python __init__, still a plain
+    RcDeletableNativeHandle (released by the native function or a Python
+    callable); 2: a GObject of cls's own GType, released by its Python
+    `_release_handle`, for subclasses that change the release (or without the
+    C accelerator).
+    """
+    if _fast is None:
+        return 2
+    base = DeletableCffiNativeHandle
+    if any(getattr(cls, name) is not getattr(base, name) for name in ("_release_handle", "do_release_handle")):
+        return 2
+    if any(getattr(cls, name) is not getattr(base, name) for name in ("_is_valid_handle", "_set_handle", "set_handle")):
+        return 1
+    return 0
+
+
+class _InitSignature:
+    """`__signature__` of a class whose __init__ is a C one: that of the
+    Python __init__ it stands for (CffiWrapperFactory reads it). Subclasses
+    with their own __init__ get theirs as usual."""
+
+    def __init__(self, python_init, c_init):
+        signature = inspect.signature(python_init)
+        self._signature = signature.replace(parameters=list(signature.parameters.values())[1:])
+        self._c_init = c_init
+
+    def __get__(self, instance, owner):
+        if instance is None and owner.__init__ is self._c_init:
+            return self._signature
+        return None  # inspect then looks at __init__ as usual
+
+
+def _install_c_init(cls, install):
+    python_init = cls.__init__
+    install(cls)
+    cls.__signature__ = _InitSignature(python_init, cls.__dict__["__init__"])
+
+
+CffiNativeHandle._rc_attach_kind = CffiNativeHandle._rc_compute_attach_kind()
+if _fast is not None:
+    _fast.configure_cffi_handle(CffiNativeHandle.__init__, _overrides._stash_exception)
+    _install_c_init(CffiNativeHandle, _fast.install_cffi_handle)
+
+
 class DeletableCffiNativeHandle(CffiNativeHandle):
-    """A handle released by calling `release_native(handle)`."""
+    """A handle released by calling `release_native(handle)`.
+
+    With a cffi function as `release_native` (such as `lib.release` of an
+    `ffi.dlopen` library), the handle is a plain `Refcount.DeletableNativeHandle`
+    in C: built and released without entering Python.
+    """
+
+    _rc_init_kind = 0 if _fast is not None else 2
+
+    def __init_subclass__(cls, **kwargs):
+        if "_rc_init_kind" not in cls.__dict__:
+            cls._rc_init_kind = _init_kind(cls)
+        super().__init_subclass__(**kwargs)
+
+    @classmethod
+    def _rc_released_by_python(cls) -> bool:
+        return cls._rc_init_kind == 2
 
     def __init__(
         self,
@@ -70,10 +150,26 @@ class DeletableCffiNativeHandle(CffiNativeHandle):
         type_id: Optional[str] = None,
         prior_ref_count: int = 0,
     ):
-        self._release_native = release_native
-        super().__init__(handle, type_id=type_id, prior_ref_count=prior_ref_count)
+        if type(self)._rc_init_kind == 2:
+            self._release_native = release_native
+            super().__init__(handle, type_id=type_id, prior_ref_count=prior_ref_count)
+            return
+        _overrides._check_arguments(prior_ref_count, type_id)
+        release_address = None if release_native is None else _overrides.release_address_of(release_native)
+        callback = None
+        if release_address is None:
+            # Marks the handle as released by Python code (see release()).
+            self._release_native = release_native
+            holder = self._rc_release_holder = []
+            callback = _python_release_callback(release_native, holder)
+        _fast.attach(self, None, 0, release_address, callback, type_id,
+                     prior_ref_count if handle is None else 0)
+        if handle is not None:
+            self._set_handle(handle, prior_ref_count)
 
     def _release_handle(self) -> bool:
+        # Reached only by the handles of subclasses that change the release
+        # (their own GType, see _init_kind), which have their own __del__.
         release_native = self.__dict__.get("_release_native")
         if release_native is not None:
             release_native(self.get_handle())
@@ -81,16 +177,38 @@ class DeletableCffiNativeHandle(CffiNativeHandle):
         # reached only when the object itself goes away (see release()).
         return True
 
+    _release_handle._rc_no_del = _fast is not None
+
     def release(self) -> None:
-        if self.__dict__.get("_release_native") is None:
+        if "_release_native" in self.__dict__ and self.__dict__["_release_native"] is None:
             # pyrefcount: nothing is released and the handle is not cleared.
             if not self.disposed:
                 self.decrement_ref()
             return
-        super().release()
+        _overrides._python_release(self)
 
     def dispose(self) -> None:
         self.release()
+
+
+def _python_release_callback(release_native, holder):
+    """The release of a handle by a Python callable (or by nothing, for
+    None), called from C; it must not hold the handle itself."""
+
+    def call_release():
+        if release_native is None or not holder:
+            return
+        try:
+            release_native(holder[0])
+        except BaseException as exc:  # noqa: B902 - raised again by release()
+            _overrides._stash_exception(exc, release_native)
+
+    return call_release
+
+
+if _fast is not None:
+    _fast.configure_cffi(DeletableCffiNativeHandle.__init__, DeletableCffiNativeHandle.release)
+    _install_c_init(DeletableCffiNativeHandle, _fast.install_cffi)
 
 
 class OwningCffiNativeHandle(CffiNativeHandle):
@@ -102,6 +220,8 @@ class OwningCffiNativeHandle(CffiNativeHandle):
 
     def _release_handle(self) -> bool:
         return True
+
+    _release_handle._rc_no_del = True  # it reads nothing of self
 
 
 class GenericWrapper:

@@ -21,6 +21,7 @@ import atexit
 import contextlib
 import ctypes
 import gc
+import inspect
 import os
 import sys
 import threading
@@ -103,7 +104,7 @@ def address_of(handle):
         ctype = _ffi.typeof(handle)
         if ctype.kind in ("pointer", "array", "function"):
             if _fast is not None:
-                _fast.remember_pointer_ctype(ctype)
+                _fast.remember_pointer_ctype(ctype, ctype.kind == "function")
             return int(_ffi.cast("uintptr_t", handle))
     elif isinstance(handle, ctypes.c_void_p):
         return handle.value or 0
@@ -134,7 +135,7 @@ def release_address_of(release):
         ctype = _ffi.typeof(release)
         if ctype.kind == "function":
             if _fast is not None:
-                _fast.remember_pointer_ctype(ctype)
+                _fast.remember_pointer_ctype(ctype, True)
             address = int(_ffi.cast("uintptr_t", release))
             if address == 0:
                 raise ValueError("the release function pointer is NULL")
@@ -164,9 +165,9 @@ def _address(handle):
 
 def _release_address(release):
     """release_address_of(), through the C accelerator when it can tell."""
-    if _fast is not None and not isinstance(release, int):
-        address = _fast.address_of(release)
-        if address:
+    if _fast is not None:
+        address = _fast.function_address_of(release)
+        if address is not None:
             return address
     return release_address_of(release)
 
@@ -242,6 +243,48 @@ def _release_on_del(self, _drop=_raw.drop_wrapper_reference):
         pass
 
 
+if _fast is not None:
+    _release_on_del = _fast.release_on_del  # the same, in C
+
+
+def _release_needs_self(cls):
+    """Whether the release of cls's handles runs Python code on self.
+
+    The release is cls's Python do_release_handle, if any. One that only
+    calls another method (marked `_rc_delegate = name`) needs self as that
+    method does; a method marked `_rc_no_del` does not (it is abstract, or
+    the class's handles never reach it from GObject dispose).
+    """
+    function = getattr(cls, "do_release_handle", None)
+    inner = getattr(function, "__wrapped__", None)
+    if inner is None:
+        return False  # a C release (the GI vfunc)
+    delegate = getattr(inner, "_rc_delegate", None)
+    if delegate is not None:
+        inner = getattr(cls, delegate, None)
+    return not getattr(inner, "_rc_no_del", False)
+
+
+def _ensure_release_on_del(cls):
+    """Gives cls the __del__ that releases while the wrapper is intact."""
+    own_del = cls.__dict__.get("__del__")
+    if own_del is None:
+        inherited = getattr(cls, "__del__", None)
+        if inherited is not _release_on_del and not hasattr(inherited, "_rc_chained"):
+            cls.__del__ = _release_on_del
+    elif own_del is not _release_on_del and not hasattr(own_del, "_rc_chained"):
+        # A subclass's own __del__ runs first; the wrapper reference is
+        # given back after it (giving it back twice is harmless).
+        def __del__(self, _own=own_del):
+            try:
+                _own(self)
+            finally:
+                _release_on_del(self)
+
+        __del__._rc_chained = True
+        cls.__del__ = __del__
+
+
 class ReferenceCounter(Refcount.ReferenceCounter):
     """A thread-safe reference counter."""
 
@@ -278,23 +321,11 @@ class NativeHandle(Refcount.NativeHandle, ReferenceCounter):
             for name in ("release", "dispose"):
                 if name not in cls.__dict__:
                     setattr(cls, name, _python_release)
-            # Only Python release code needs self intact: handles released
-            # natively, or by a callable that does not take self, are left
-            # to GObject dispose, at no cost per object.
-            if "__del__" not in cls.__dict__:
-                cls.__del__ = _release_on_del
-        own_del = cls.__dict__.get("__del__")
-        if own_del is not None and own_del is not _release_on_del and not hasattr(own_del, "_rc_chained"):
-            # A subclass's own __del__ runs first; the wrapper reference is
-            # given back after it (giving it back twice is harmless).
-            def __del__(self, _own=own_del):
-                try:
-                    _own(self)
-                finally:
-                    _release_on_del(self)
-
-            __del__._rc_chained = True
-            cls.__del__ = __del__
+        # Only Python release code needs self intact: handles released
+        # natively, or by a callable that does not take self, are left to
+        # GObject dispose, at no cost per object.
+        if _release_needs_self(cls):
+            _ensure_release_on_del(cls)
 
     def __init__(self, handle=None, type_id=None, prior_ref_count=0, **kwargs):
         _check_arguments(prior_ref_count, type_id)
@@ -445,6 +476,8 @@ class DeletableNativeHandle(Refcount.DeletableNativeHandle, NativeHandle):
         address = _address(handle)
         if release_address is not None:
             if _fast is not None and prior_ref_count == 0:
+                # Arguments the C __new__ left to this one (a ctypes
+                # pointer, a capsule, a cffi type seen for the first time).
                 return _fast.new_native(cls, handle, address, release_address, type_id)
             self = Refcount.DeletableNativeHandle.new_native(None, release_address, type_id)
         else:
@@ -483,6 +516,16 @@ DeletableNativeHandle = override(DeletableNativeHandle)
 __all__.append("DeletableNativeHandle")
 if _fast is not None:
     _fast.install(DeletableNativeHandle, frozenset({"__init__"}))
+    # The common case (a native release, a pointer or an address) in C; the
+    # Python __new__ above for everything else.
+    _python_new = DeletableNativeHandle.__dict__["__new__"].__func__
+    _fast.configure_deletable(_python_new)
+    DeletableNativeHandle.__new__ = staticmethod(_fast.deletable_new)
+    # What inspect.signature() would have read from the Python __new__.
+    _signature = inspect.signature(_python_new)
+    DeletableNativeHandle.__signature__ = _signature.replace(
+        parameters=list(_signature.parameters.values())[1:])
+    del _python_new, _signature
 
 
 class _PythonReleasedDeletableNativeHandle(DeletableNativeHandle):

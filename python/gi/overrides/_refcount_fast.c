@@ -31,10 +31,37 @@ typedef struct
 } CffiDataLayout;
 
 static PyTypeObject *cdata_type;      /* cffi's _CDataBase, or NULL */
-/* ctypes (cffi type descriptors) seen to be pointers, arrays or functions */
+/* ctypes (cffi type descriptors) seen to be pointers, arrays or functions,
+ * and whether each is a function type */
 #define N_POINTER_CTYPES 64
 static PyObject *pointer_ctypes[N_POINTER_CTYPES];
+static gboolean pointer_ctype_is_function[N_POINTER_CTYPES];
 static int n_pointer_ctypes;
+
+/* The address held by `obj` if it is a cffi pointer of a type seen before
+ * (a function type when `function` is TRUE): TRUE; FALSE when it cannot
+ * tell, and the Python code decides. */
+static gboolean
+known_cdata_address (PyObject *obj,
+                     gboolean  function,
+                     gpointer *address)
+{
+  if (cdata_type != NULL && PyObject_TypeCheck (obj, cdata_type))
+    {
+      PyObject *ctype = ((CffiDataLayout *) obj)->c_type;
+      int i;
+
+      for (i = 0; i < n_pointer_ctypes; i++)
+        if (pointer_ctypes[i] == ctype)
+          {
+            if (function && !pointer_ctype_is_function[i])
+              return FALSE;
+            *address = ((CffiDataLayout *) obj)->c_data;
+            return TRUE;
+          }
+    }
+  return FALSE;
+}
 
 static RcNativeHandle *
 as_handle (PyObject *self)
@@ -285,6 +312,65 @@ fast_install (PyObject *module,
   Py_RETURN_NONE;
 }
 
+/* Keeps `kept` (the object given as handle) with the wrapper, as the
+ * overrides do, so that get_handle() returns it. An int, or a cffi pointer
+ * that owns no memory, is kept for identity only: when the wrapper has no
+ * instance dict yet a plain one will do. Setting an attribute would switch
+ * the wrapper to a toggle reference, the cost of keeping a buffer alive as
+ * long as the GObject, which only owning objects need. */
+static int
+keep_handle (PyObject *self,
+             PyObject *kept)
+{
+  PyGObject *gself = (PyGObject *) self;
+
+  if (kept == Py_None)
+    return 0;
+
+  if (gself->inst_dict == NULL &&
+      (PyLong_CheckExact (kept) || (cdata_type != NULL && Py_TYPE (kept) == cdata_type)))
+    {
+      PyObject *dict = PyDict_New ();
+
+      if (dict == NULL)
+        return -1;
+      if (PyDict_SetItem (dict, key_rc_handle, kept) < 0)
+        {
+          Py_DECREF (dict);
+          return -1;
+        }
+      gself->inst_dict = dict;
+      return 0;
+    }
+
+  return PyObject_SetAttr (self, key_rc_handle, kept);
+}
+
+/* A wrapper of class `type` over a new RcDeletableNativeHandle. */
+static PyObject *
+new_native_object (PyTypeObject *type,
+                   PyObject     *kept,
+                   gpointer      address,
+                   gpointer      release_address,
+                   const char   *type_id)
+{
+  PyObject *self = type->tp_alloc (type, 0);
+
+  if (self == NULL)
+    return NULL;
+
+  /* The wrapper owns the reference the constructor gave. */
+  ((PyGObject *) self)->obj = G_OBJECT (rc_deletable_native_handle_new_native (address, release_address, type_id));
+  pygobject_register_wrapper (self);
+
+  if (address != NULL && keep_handle (self, kept) < 0)
+    {
+      Py_DECREF (self);
+      return NULL;
+    }
+  return self;
+}
+
 /* new_native(cls, kept, address, release_address, type_id): a handle of
  * class cls (whose GType is RcDeletableNativeHandle, registered or given
  * with an explicit __gtype__) over `address`, released by the native
@@ -302,8 +388,6 @@ fast_new_native (PyObject *module,
   const char *type_id;
   gpointer address;
   gpointer release_address;
-  RcDeletableNativeHandle *handle;
-  PyObject *self;
 
   if (!PyArg_ParseTuple (args, "O!OOOz:new_native", &PyType_Type, &type, &kept,
                          &address_obj, &release_obj, &type_id))
@@ -326,42 +410,728 @@ fast_new_native (PyObject *module,
       return NULL;
     }
 
-  self = type->tp_alloc (type, 0);
-  if (self == NULL)
+  return new_native_object (type, kept, address, release_address, type_id);
+}
+
+/* ---- Handles released by a Python callable ---------------------------- */
+
+/* The release function of a handle released by a Python callable: the
+ * callable takes no arguments (the overrides' closure knows the handle) and
+ * reports its own exceptions. Releases may come from any thread, and from
+ * GObject dispose with the GIL released. */
+static void
+call_python_release (gpointer address,
+                     gpointer user_data)
+{
+  PyGILState_STATE state;
+  PyObject *result;
+
+  if (!Py_IsInitialized ())
+    return;  /* after interpreter exit nothing can be run */
+  state = PyGILState_Ensure ();
+  result = PyObject_CallNoArgs ((PyObject *) user_data);
+  if (result == NULL)
+    PyErr_WriteUnraisable ((PyObject *) user_data);
+  Py_XDECREF (result);
+  PyGILState_Release (state);
+}
+
+static void
+drop_python_release (gpointer user_data)
+{
+  PyGILState_STATE state;
+
+  if (!Py_IsInitialized ())
+    return;
+  state = PyGILState_Ensure ();
+  Py_DECREF ((PyObject *) user_data);
+  PyGILState_Release (state);
+}
+
+/* The GObject is now the wrapper's: it owns the reference given. */
+static void
+attach_object (PyObject *self,
+               gpointer  object)
+{
+  ((PyGObject *) self)->obj = G_OBJECT (object);
+  /* Switches to a toggle reference when attributes were set before. */
+  pygobject_register_wrapper (self);
+}
+
+/* attach(self, kept, address, release_address, callback, type_id,
+ *        prior_ref_count): builds the RcDeletableNativeHandle of a wrapper
+ * that has none yet, released by the native function at release_address,
+ * or else by calling callback(). */
+static PyObject *
+fast_attach (PyObject *module,
+             PyObject *args)
+{
+  PyObject *self;
+  PyObject *kept;
+  PyObject *address_obj;
+  PyObject *release_obj;
+  PyObject *callback;
+  const char *type_id;
+  int prior_ref_count;
+  gpointer address;
+  gpointer release_address = NULL;
+  RcDeletableNativeHandle *handle;
+  GError *error = NULL;
+
+  if (!PyArg_ParseTuple (args, "O!OOOOzi:attach", &PyGObject_Type, &self, &kept,
+                         &address_obj, &release_obj, &callback, &type_id, &prior_ref_count))
     return NULL;
 
-  handle = rc_deletable_native_handle_new_native (address, release_address, type_id);
-  /* The wrapper owns the reference the constructor gave. */
-  ((PyGObject *) self)->obj = G_OBJECT (handle);
-  pygobject_register_wrapper (self);
-
-  if (kept == Py_None)
-    return self;
-
-  if (PyLong_CheckExact (kept) || (cdata_type != NULL && Py_TYPE (kept) == cdata_type))
+  if (pygobject_get (self) != NULL)
     {
-      /* An int, or a cffi pointer that owns no memory: it is kept for
-       * identity only (get_handle() is the object given), so a plain
-       * instance dict will do. Setting an attribute would switch the wrapper to a toggle
-       * reference, the cost of keeping a buffer alive as long as the
-       * GObject, which only owning objects need. */
-      PyObject *dict = PyDict_New ();
-
-      if (dict == NULL || PyDict_SetItem (dict, key_rc_handle, kept) < 0)
+      PyErr_SetString (PyExc_RuntimeError, "the handle is already initialized");
+      return NULL;
+    }
+  if (prior_ref_count < 0)
+    {
+      PyErr_SetString (PyExc_ValueError, "prior_ref_count must be >= 0");
+      return NULL;
+    }
+  address = PyLong_AsVoidPtr (address_obj);
+  if (address == NULL && PyErr_Occurred ())
+    return NULL;
+  if (release_obj != Py_None)
+    {
+      release_address = PyLong_AsVoidPtr (release_obj);
+      if (release_address == NULL)
         {
-          Py_XDECREF (dict);
-          Py_DECREF (self);
+          if (!PyErr_Occurred ())
+            PyErr_SetString (PyExc_ValueError, "the release function address is NULL");
           return NULL;
         }
-      ((PyGObject *) self)->inst_dict = dict;
     }
-  else if (PyObject_SetAttr (self, key_rc_handle, kept) < 0)
+  else if (!PyCallable_Check (callback))
     {
-      Py_DECREF (self);
+      PyErr_SetString (PyExc_TypeError, "attach() needs a release address or a callable");
       return NULL;
     }
 
-  return self;
+  if (prior_ref_count == 0)
+    handle = g_object_new (RC_TYPE_DELETABLE_NATIVE_HANDLE, "type-id", type_id, NULL);
+  else
+    handle = g_object_new (RC_TYPE_DELETABLE_NATIVE_HANDLE, "type-id", type_id,
+                           "prior-ref-count", prior_ref_count, NULL);
+  if (release_address != NULL)
+    rc_deletable_native_handle_set_release_native (handle, release_address);
+  else
+    rc_deletable_native_handle_set_release (handle, call_python_release,
+                                            Py_NewRef (callback), drop_python_release);
+  if (address != NULL &&
+      !rc_native_handle_set_handle (RC_NATIVE_HANDLE (handle), address, prior_ref_count, &error))
+    {
+      PyErr_SetString (PyExc_RuntimeError, error->message);
+      g_error_free (error);
+      g_object_unref (handle);
+      return NULL;
+    }
+
+  attach_object (self, handle);
+  if (address != NULL && keep_handle (self, kept) < 0)
+    return NULL;
+  Py_RETURN_NONE;
+}
+
+/* ---- refcount.interop.DeletableCffiNativeHandle ----------------------- */
+
+static PyObject *key_init_kind;        /* "_rc_init_kind" */
+static PyObject *key_unused;           /* a keyword no caller gives */
+static PyObject *key_release_native;   /* "_release_native" */
+static PyObject *key_handle;
+static PyObject *key_type_id;
+static PyObject *key_prior_ref_count;
+static PyObject *cffi_python_init;     /* the Python __init__ */
+static PyObject *cffi_python_release; /* the Python release() */
+
+/* Takes up to four arguments, positional or by the keywords `keys`, into
+ * argv (left as they are when not given): 1. 0 when the arguments are not
+ * simply that (given twice, unknown keywords, too many), for the Python
+ * code to take them and word the error; -1 with an exception set. */
+static int
+parse_arguments (PyObject        *args,
+                 Py_ssize_t       first,
+                 PyObject        *kwargs,
+                 PyObject *const *keys,
+                 PyObject        *argv[4])
+{
+  Py_ssize_t n = PyTuple_GET_SIZE (args) - first;
+  Py_ssize_t n_keywords = 0;
+  Py_ssize_t i;
+
+  if (n > 4)
+    return 0;
+  for (i = 0; i < n; i++)
+    argv[i] = PyTuple_GET_ITEM (args, first + i);
+  if (kwargs == NULL || PyDict_GET_SIZE (kwargs) == 0)
+    return 1;
+
+  for (i = 0; i < 4; i++)
+    {
+      PyObject *value = PyDict_GetItemWithError (kwargs, keys[i]);
+
+      if (value == NULL)
+        {
+          if (PyErr_Occurred ())
+            return -1;
+          continue;
+        }
+      if (i < n)
+        return 0;
+      argv[i] = value;
+      n_keywords++;
+    }
+  return n_keywords == PyDict_GET_SIZE (kwargs);
+}
+
+/* Whether obj is the int 0 (not False, not an int subclass). */
+static gboolean
+is_exact_zero (PyObject *obj)
+{
+  long value;
+
+  if (!PyLong_CheckExact (obj))
+    return FALSE;
+  value = PyLong_AsLong (obj);
+  if (value == -1 && PyErr_Occurred ())
+    {
+      PyErr_Clear ();  /* too large: not zero */
+      return FALSE;
+    }
+  return value == 0;
+}
+
+/* function(self, *args, **kwargs) */
+static PyObject *
+call_with_self (PyObject *function,
+                PyObject *self,
+                PyObject *args,
+                PyObject *kwargs)
+{
+  Py_ssize_t n = PyTuple_GET_SIZE (args);
+  PyObject *full = PyTuple_New (n + 1);
+  PyObject *result;
+  Py_ssize_t i;
+
+  if (full == NULL)
+    return NULL;
+  PyTuple_SET_ITEM (full, 0, Py_NewRef (self));
+  for (i = 0; i < n; i++)
+    PyTuple_SET_ITEM (full, i + 1, Py_NewRef (PyTuple_GET_ITEM (args, i)));
+  result = PyObject_Call (function, full, kwargs);
+  Py_DECREF (full);
+  return result;
+}
+
+/* The Python __init__, for everything the C one does not take. */
+static PyObject *
+cffi_init_in_python (PyObject *self,
+                     PyObject *args,
+                     PyObject *kwargs)
+{
+  return call_with_self (cffi_python_init, self, args, kwargs);
+}
+
+/* DeletableCffiNativeHandle.__init__(self, handle, release_native,
+ * type_id=None, prior_ref_count=0), for the common case: a cffi pointer (or
+ * None) released by a cffi function, on a class that changes nothing of the
+ * construction or the release. The handle is then a plain
+ * RcDeletableNativeHandle, and its release never enters Python. Anything
+ * else (Python callables, subclasses with their own release, arguments to
+ * check and word errors about) goes to the Python __init__. */
+static PyObject *
+fast_cffi_init (PyObject *self,
+                PyObject *args,
+                PyObject *kwargs)
+{
+  PyObject *argv[4] = { NULL, NULL, Py_None, NULL };
+  PyObject *keys[4] = { key_handle, key_release_native, key_type_id, key_prior_ref_count };
+  PyObject *kind;
+  gpointer address = NULL;
+  gpointer release_address;
+  const char *type_id = NULL;
+  int parsed;
+
+  if (cffi_python_init == NULL)
+    {
+      PyErr_SetString (PyExc_RuntimeError, "configure_cffi() was not called");
+      return NULL;
+    }
+
+  kind = _PyType_Lookup (Py_TYPE (self), key_init_kind);
+  if (kind == NULL || !is_exact_zero (kind) || pygobject_get (self) != NULL)
+    return cffi_init_in_python (self, args, kwargs);
+
+  parsed = parse_arguments (args, 0, kwargs, keys, argv);
+  if (parsed < 0)
+    return NULL;
+  if (parsed == 0)
+    return cffi_init_in_python (self, args, kwargs);
+
+  if (argv[0] == NULL || argv[1] == NULL ||
+      (argv[3] != NULL && !is_exact_zero (argv[3])) ||
+      (argv[0] != Py_None && !known_cdata_address (argv[0], FALSE, &address)) ||
+      !known_cdata_address (argv[1], TRUE, &release_address) || release_address == NULL)
+    return cffi_init_in_python (self, args, kwargs);
+
+  if (argv[2] != Py_None)
+    {
+      if (!PyUnicode_CheckExact (argv[2]))
+        return cffi_init_in_python (self, args, kwargs);
+      type_id = PyUnicode_AsUTF8 (argv[2]);
+      if (type_id == NULL)
+        return NULL;
+    }
+
+  attach_object (self, rc_deletable_native_handle_new_native (address, release_address, type_id));
+  if (address != NULL && keep_handle (self, argv[0]) < 0)
+    return NULL;
+  Py_RETURN_NONE;
+}
+
+/* ---- Handles released by Python code ---------------------------------- */
+
+/* RcPythonNativeHandle: the GObject of the refcount package's handles whose
+ * release is Python code (a `_release_handle` method). Its release_handle
+ * calls that method on the live Python wrapper; it is created here, in C,
+ * rather than as a Python-registered GType, whose construction through
+ * PyGObject costs microseconds per object. The wrapper holds it by a toggle
+ * reference, so the wrapper (and the attributes its release code reads)
+ * lives as long as C code holds the GObject. */
+typedef struct
+{
+  RcNativeHandle parent_instance;
+} RcPythonNativeHandle;
+
+typedef struct
+{
+  RcNativeHandleClass parent_class;
+} RcPythonNativeHandleClass;
+
+GType rc_python_native_handle_get_type (void);
+G_DEFINE_TYPE (RcPythonNativeHandle, rc_python_native_handle, RC_TYPE_NATIVE_HANDLE)
+
+static GQuark wrapper_quark;            /* PyGObject's wrapper qdata */
+static PyObject *key_release_handle;    /* "_release_handle" */
+static PyObject *python_stash;          /* the overrides' _stash_exception */
+
+static gboolean
+rc_python_native_handle_release_handle (RcNativeHandle *handle)
+{
+  PyGILState_STATE state;
+  PyObject *wrapper;
+  PyObject *result = NULL;
+  gboolean released = FALSE;
+
+  if (!Py_IsInitialized ())
+    return FALSE;  /* after interpreter exit no Python code can run */
+
+  state = PyGILState_Ensure ();
+  wrapper = g_object_get_qdata (G_OBJECT (handle), wrapper_quark);
+  if (wrapper == NULL)
+    {
+      /* Only when the wrapper died while another reference was being
+       * dropped in another thread: its release code cannot run. */
+      g_warning ("The Python object of native handle %p died before its release: "
+                 "its _release_handle() cannot run", handle);
+      PyGILState_Release (state);
+      return FALSE;
+    }
+
+  Py_INCREF (wrapper);
+  result = PyObject_CallMethodNoArgs (wrapper, key_release_handle);
+  if (result != NULL)
+    {
+      int truth = PyObject_IsTrue (result);
+
+      released = truth > 0;
+      Py_DECREF (result);
+      if (truth < 0)
+        result = NULL;
+    }
+  if (result == NULL)
+    {
+      /* Handed to the overrides, which raise it again from the release()
+       * that led here, or report it as unraisable. */
+      PyObject *type, *value, *traceback, *stashed;
+
+      PyErr_Fetch (&type, &value, &traceback);
+      PyErr_NormalizeException (&type, &value, &traceback);
+      if (traceback != NULL && value != NULL)
+        PyException_SetTraceback (value, traceback);
+      stashed = python_stash != NULL && value != NULL
+        ? PyObject_CallFunctionObjArgs (python_stash, value, wrapper, NULL) : NULL;
+      if (stashed == NULL)
+        {
+          if (!PyErr_Occurred ())
+            PyErr_Restore (type, value, traceback);
+          else
+            {
+              Py_XDECREF (type);
+              Py_XDECREF (value);
+              Py_XDECREF (traceback);
+            }
+          PyErr_WriteUnraisable (wrapper);
+        }
+      else
+        {
+          Py_DECREF (stashed);
+          Py_XDECREF (type);
+          Py_XDECREF (value);
+          Py_XDECREF (traceback);
+        }
+      released = FALSE;
+    }
+  Py_DECREF (wrapper);
+  PyGILState_Release (state);
+  return released;
+}
+
+static void
+rc_python_native_handle_class_init (RcPythonNativeHandleClass *klass)
+{
+  RC_NATIVE_HANDLE_CLASS (klass)->release_handle = rc_python_native_handle_release_handle;
+}
+
+static void
+rc_python_native_handle_init (RcPythonNativeHandle *self)
+{
+}
+
+/* Gives the wrapper a new RcPythonNativeHandle, held by a toggle reference:
+ * PyGObject switches to one when the wrapper has an instance dict. */
+static int
+attach_python_object (PyObject   *self,
+                      const char *type_id,
+                      int         prior_ref_count)
+{
+  PyGObject *gself = (PyGObject *) self;
+  gpointer object;
+
+  if (gself->inst_dict == NULL && (gself->inst_dict = PyDict_New ()) == NULL)
+    return -1;
+
+  if (type_id == NULL && prior_ref_count == 0)
+    object = g_object_new (rc_python_native_handle_get_type (), NULL);
+  else
+    object = g_object_new (rc_python_native_handle_get_type (),
+                           "type-id", type_id, "prior-ref-count", prior_ref_count, NULL);
+  attach_object (self, object);
+  return 0;
+}
+
+/* attach_python(self, type_id, prior_ref_count): gives the wrapper the
+ * GObject of a handle released by its Python `_release_handle`: True; False
+ * if it has one already (made by g_object_new() from C code, which then
+ * calls __init__). */
+static PyObject *
+fast_attach_python (PyObject *module,
+                    PyObject *args)
+{
+  PyObject *self;
+  const char *type_id;
+  int prior_ref_count;
+
+  if (!PyArg_ParseTuple (args, "O!zi:attach_python", &PyGObject_Type, &self, &type_id, &prior_ref_count))
+    return NULL;
+  if (prior_ref_count < 0)
+    {
+      PyErr_SetString (PyExc_ValueError, "prior_ref_count must be >= 0");
+      return NULL;
+    }
+  if (pygobject_get (self) != NULL)
+    Py_RETURN_FALSE;
+  if (attach_python_object (self, type_id, prior_ref_count) < 0)
+    return NULL;
+  Py_RETURN_TRUE;
+}
+
+/* __del__ of the classes whose release runs Python code: when the GObject
+ * dies with the wrapper (this reference is its last), the wrapper's own
+ * reference is given back now, while self is intact, rather than from
+ * GObject dispose. If C still holds the GObject, its dispose will do it. */
+static PyObject *
+fast_release_on_del (PyObject *self,
+                     PyObject *Py_UNUSED (unused))
+{
+  GObject *object = pygobject_get (self);
+
+  if (object != NULL && RC_IS_NATIVE_HANDLE (object) &&
+      g_atomic_int_get ((int *) &object->ref_count) == 1)
+    rc_native_handle_drop_wrapper_reference (RC_NATIVE_HANDLE (object));
+  if (PyErr_Occurred ())
+    PyErr_WriteUnraisable (self);
+  Py_RETURN_NONE;
+}
+
+static PyMethodDef release_on_del_def = {
+  "__del__", fast_release_on_del, METH_NOARGS,
+  "Gives back the wrapper's reference while the wrapper is intact.",
+};
+
+/* CffiNativeHandle.__init__(self, handle, type_id=None, prior_ref_count=0)
+ * of the refcount package, for the common case: a cffi pointer (or None),
+ * on a class that checks and sets handles as CffiNativeHandle does. */
+static PyObject *key_attach_kind;    /* "_rc_attach_kind" */
+static PyObject *cffi_handle_python_init;
+
+static PyObject *
+fast_cffi_handle_init (PyObject *self,
+                       PyObject *args,
+                       PyObject *kwargs)
+{
+  PyObject *argv[4] = { NULL, Py_None, NULL, NULL };
+  PyObject *keys[4] = { key_handle, key_type_id, key_prior_ref_count, key_unused };
+  PyObject *kind;
+  gpointer address = NULL;
+  const char *type_id = NULL;
+  GError *error = NULL;
+  int parsed;
+
+  if (cffi_handle_python_init == NULL)
+    {
+      PyErr_SetString (PyExc_RuntimeError, "configure_cffi_handle() was not called");
+      return NULL;
+    }
+
+  kind = _PyType_Lookup (Py_TYPE (self), key_attach_kind);
+  if (kind == NULL || !is_exact_zero (kind) || pygobject_get (self) != NULL)
+    return call_with_self (cffi_handle_python_init, self, args, kwargs);
+
+  parsed = parse_arguments (args, 0, kwargs, keys, argv);
+  if (parsed < 0)
+    return NULL;
+  if (parsed == 0 || argv[0] == NULL || argv[3] != NULL ||
+      (argv[2] != NULL && !is_exact_zero (argv[2])) ||
+      (argv[0] != Py_None && !known_cdata_address (argv[0], FALSE, &address)))
+    return call_with_self (cffi_handle_python_init, self, args, kwargs);
+
+  if (argv[1] != Py_None)
+    {
+      if (!PyUnicode_CheckExact (argv[1]))
+        return call_with_self (cffi_handle_python_init, self, args, kwargs);
+      type_id = PyUnicode_AsUTF8 (argv[1]);
+      if (type_id == NULL)
+        return NULL;
+    }
+
+  if (attach_python_object (self, type_id, 0) < 0)
+    return NULL;
+  if (address == NULL)
+    Py_RETURN_NONE;
+  if (!rc_native_handle_set_handle (RC_NATIVE_HANDLE (pygobject_get (self)), address, 0, &error))
+    {
+      PyErr_SetString (PyExc_RuntimeError, error->message);
+      g_error_free (error);
+      return NULL;
+    }
+  /* The dict exists (and the toggle reference with it). */
+  if (PyDict_SetItem (((PyGObject *) self)->inst_dict, key_rc_handle, argv[0]) < 0)
+    return NULL;
+  Py_RETURN_NONE;
+}
+
+/* configure_cffi_handle(python_init, stash): the Python __init__ of
+ * CffiNativeHandle, and the overrides' _stash_exception. */
+static PyObject *
+fast_configure_cffi_handle (PyObject *module,
+                            PyObject *args)
+{
+  PyObject *init;
+  PyObject *stash;
+
+  if (!PyArg_ParseTuple (args, "OO:configure_cffi_handle", &init, &stash))
+    return NULL;
+  if (!PyCallable_Check (init) || !PyCallable_Check (stash))
+    {
+      PyErr_SetString (PyExc_TypeError, "configure_cffi_handle() takes two callables");
+      return NULL;
+    }
+  Py_XSETREF (cffi_handle_python_init, Py_NewRef (init));
+  Py_XSETREF (python_stash, Py_NewRef (stash));
+  Py_RETURN_NONE;
+}
+
+static PyMethodDef cffi_handle_init_def = {
+  "__init__", (PyCFunction) (void (*) (void)) fast_cffi_handle_init, METH_VARARGS | METH_KEYWORDS,
+  "Makes a handle to a cffi pointer.",
+};
+
+/* install_cffi_handle(cls): puts the C __init__ of CffiNativeHandle on cls. */
+static PyObject *
+fast_install_cffi_handle (PyObject *module,
+                          PyObject *arg)
+{
+  if (!PyType_Check (arg) || !PyType_IsSubtype ((PyTypeObject *) arg, &PyGObject_Type))
+    {
+      PyErr_SetString (PyExc_TypeError, "install_cffi_handle() takes a GObject class");
+      return NULL;
+    }
+  if (install_descriptor ((PyTypeObject *) arg, "__init__",
+                          PyDescr_NewMethod ((PyTypeObject *) arg, &cffi_handle_init_def)) < 0)
+    return NULL;
+  Py_RETURN_NONE;
+}
+
+/* ---- Refcount.DeletableNativeHandle ---------------------------------- */
+
+static PyObject *key_release;
+static PyObject *deletable_python_new;  /* the Python __new__ */
+
+/* An address given as an int or a known cffi pointer (a function pointer
+ * when `function`): TRUE; FALSE when the Python code must decide. */
+static gboolean
+simple_address (PyObject *obj,
+                gboolean  function,
+                gpointer *address)
+{
+  if (PyLong_CheckExact (obj))
+    {
+      *address = PyLong_AsVoidPtr (obj);
+      if (*address == NULL && PyErr_Occurred ())
+        {
+          PyErr_Clear ();  /* out of range: the Python code words it */
+          return FALSE;
+        }
+      return TRUE;
+    }
+  return known_cdata_address (obj, function, address);
+}
+
+/* DeletableNativeHandle.__new__(cls, handle=None, release=None,
+ * type_id=None, prior_ref_count=0), for the common case: None, an int or a
+ * cffi pointer released by a native function (a cffi function or an
+ * address). Anything else goes to the Python __new__. */
+static PyObject *
+fast_deletable_new (PyObject *module,
+                    PyObject *args,
+                    PyObject *kwargs)
+{
+  PyObject *argv[4] = { Py_None, Py_None, Py_None, NULL };
+  PyObject *keys[4] = { key_handle, key_release, key_type_id, key_prior_ref_count };
+  PyObject *cls;
+  gpointer address = NULL;
+  gpointer release_address = NULL;
+  const char *type_id = NULL;
+  int parsed;
+
+  if (deletable_python_new == NULL)
+    {
+      PyErr_SetString (PyExc_RuntimeError, "configure_deletable() was not called");
+      return NULL;
+    }
+  if (PyTuple_GET_SIZE (args) < 1 || !PyType_Check (cls = PyTuple_GET_ITEM (args, 0)) ||
+      !PyType_IsSubtype ((PyTypeObject *) cls, &PyGObject_Type))
+    return PyObject_Call (deletable_python_new, args, kwargs);
+
+  parsed = parse_arguments (args, 1, kwargs, keys, argv);
+  if (parsed < 0)
+    return NULL;
+  if (parsed == 0 ||
+      (argv[3] != NULL && !is_exact_zero (argv[3])) ||
+      (argv[0] != Py_None && !simple_address (argv[0], FALSE, &address)) ||
+      !simple_address (argv[1], TRUE, &release_address) || release_address == NULL)
+    return PyObject_Call (deletable_python_new, args, kwargs);
+
+  if (argv[2] != Py_None)
+    {
+      if (!PyUnicode_CheckExact (argv[2]))
+        return PyObject_Call (deletable_python_new, args, kwargs);
+      type_id = PyUnicode_AsUTF8 (argv[2]);
+      if (type_id == NULL)
+        return NULL;
+    }
+
+  return new_native_object ((PyTypeObject *) cls, argv[0], address, release_address, type_id);
+}
+
+/* configure_deletable(python_new): the Python __new__ that the C one of
+ * Refcount.DeletableNativeHandle falls back to. */
+static PyObject *
+fast_configure_deletable (PyObject *module,
+                          PyObject *python_new)
+{
+  if (!PyCallable_Check (python_new))
+    {
+      PyErr_SetString (PyExc_TypeError, "configure_deletable() takes a callable");
+      return NULL;
+    }
+  Py_XSETREF (deletable_python_new, Py_NewRef (python_new));
+  Py_RETURN_NONE;
+}
+
+/* DeletableCffiNativeHandle.release(): in C for handles released natively;
+ * the Python release() for the others (Python callables, whose exceptions
+ * it raises again, and release_native=None). */
+static PyObject *
+fast_cffi_release (PyObject *self,
+                   PyObject *Py_UNUSED (unused))
+{
+  GObject *object;
+  PyObject *dict;
+
+  if (!PyObject_TypeCheck (self, &PyGObject_Type) ||
+      (object = pygobject_get (self)) == NULL ||
+      G_OBJECT_TYPE (object) != RC_TYPE_DELETABLE_NATIVE_HANDLE ||
+      ((dict = ((PyGObject *) self)->inst_dict) != NULL &&
+       PyDict_Contains (dict, key_release_native) != 0))
+    return PyObject_CallOneArg (cffi_python_release, self);
+
+  return fast_release (self, NULL);
+}
+
+/* configure_cffi(python_init, python_release): the Python code that
+ * __init__ and release() of DeletableCffiNativeHandle fall back to. */
+static PyObject *
+fast_configure_cffi (PyObject *module,
+                     PyObject *args)
+{
+  PyObject *init;
+  PyObject *release;
+
+  if (!PyArg_ParseTuple (args, "OO:configure_cffi", &init, &release))
+    return NULL;
+  if (!PyCallable_Check (init) || !PyCallable_Check (release))
+    {
+      PyErr_SetString (PyExc_TypeError, "configure_cffi() takes two callables");
+      return NULL;
+    }
+  Py_XSETREF (cffi_python_init, Py_NewRef (init));
+  Py_XSETREF (cffi_python_release, Py_NewRef (release));
+  Py_RETURN_NONE;
+}
+
+static PyMethodDef cffi_methods[] = {
+  { "__init__", (PyCFunction) (void (*) (void)) fast_cffi_init, METH_VARARGS | METH_KEYWORDS,
+    "Makes a handle released by release_native(handle)." },
+  { "release", fast_cffi_release, METH_NOARGS,
+    "Gives back one reference; at zero the native resource is released." },
+  { "dispose", fast_cffi_release, METH_NOARGS, "A synonym of release()." },
+  { NULL, NULL, 0, NULL },
+};
+
+/* install_cffi(cls): puts the C __init__, release() and dispose() of
+ * DeletableCffiNativeHandle on cls. */
+static PyObject *
+fast_install_cffi (PyObject *module,
+                   PyObject *arg)
+{
+  PyTypeObject *type;
+  PyMethodDef *method;
+
+  if (!PyType_Check (arg) || !PyType_IsSubtype ((PyTypeObject *) arg, &PyGObject_Type))
+    {
+      PyErr_SetString (PyExc_TypeError, "install_cffi() takes a GObject class");
+      return NULL;
+    }
+  type = (PyTypeObject *) arg;
+  for (method = cffi_methods; method->ml_name != NULL; method++)
+    if (install_descriptor (type, method->ml_name, PyDescr_NewMethod (type, method)) < 0)
+      return NULL;
+  Py_RETURN_NONE;
 }
 
 /* configure(cdata_type, probe, expected): enables reading cffi pointers
@@ -390,18 +1160,27 @@ fast_configure (PyObject *module,
   return PyBool_FromLong (cdata_type != NULL);
 }
 
-/* remember_pointer_ctype(ctype): a cffi type whose values are addresses. */
+/* remember_pointer_ctype(ctype, is_function): a cffi type whose values are
+ * addresses (of functions when is_function). */
 static PyObject *
 fast_remember_pointer_ctype (PyObject *module,
-                             PyObject *ctype)
+                             PyObject *args)
 {
+  PyObject *ctype;
+  int is_function;
   int i;
+
+  if (!PyArg_ParseTuple (args, "Op:remember_pointer_ctype", &ctype, &is_function))
+    return NULL;
 
   for (i = 0; i < n_pointer_ctypes; i++)
     if (pointer_ctypes[i] == ctype)
       Py_RETURN_NONE;
   if (n_pointer_ctypes < N_POINTER_CTYPES)
-    pointer_ctypes[n_pointer_ctypes++] = Py_NewRef (ctype);
+    {
+      pointer_ctype_is_function[n_pointer_ctypes] = is_function;
+      pointer_ctypes[n_pointer_ctypes++] = Py_NewRef (ctype);
+    }
   Py_RETURN_NONE;
 }
 
@@ -411,13 +1190,14 @@ static PyObject *
 fast_address_of (PyObject *module,
                  PyObject *obj)
 {
+  gpointer address;
+
   if (obj == Py_None)
     return PyLong_FromLong (0);
 
   if (PyLong_CheckExact (obj))
     {
-      void *address = PyLong_AsVoidPtr (obj);
-
+      address = PyLong_AsVoidPtr (obj);
       if (address == NULL && PyErr_Occurred ())
         {
           /* Out of range or negative: the Python code words the error. */
@@ -427,15 +1207,22 @@ fast_address_of (PyObject *module,
       return Py_NewRef (obj);
     }
 
-  if (cdata_type != NULL && PyObject_TypeCheck (obj, cdata_type))
-    {
-      PyObject *ctype = ((CffiDataLayout *) obj)->c_type;
-      int i;
+  if (known_cdata_address (obj, FALSE, &address))
+    return PyLong_FromVoidPtr (address);
 
-      for (i = 0; i < n_pointer_ctypes; i++)
-        if (pointer_ctypes[i] == ctype)
-          return PyLong_FromVoidPtr (((CffiDataLayout *) obj)->c_data);
-    }
+  Py_RETURN_NONE;
+}
+
+/* function_address_of(obj): the address of a cffi function pointer of a
+ * type seen before, if not NULL; None when it cannot tell. */
+static PyObject *
+fast_function_address_of (PyObject *module,
+                          PyObject *obj)
+{
+  gpointer address;
+
+  if (known_cdata_address (obj, TRUE, &address) && address != NULL)
+    return PyLong_FromVoidPtr (address);
 
   Py_RETURN_NONE;
 }
@@ -443,12 +1230,31 @@ fast_address_of (PyObject *module,
 static PyMethodDef module_methods[] = {
   { "configure", fast_configure, METH_VARARGS,
     "configure(cdata_type, probe, expected): enable direct reads of cffi pointers." },
-  { "remember_pointer_ctype", fast_remember_pointer_ctype, METH_O,
-    "remember_pointer_ctype(ctype): a cffi type whose values are addresses." },
+  { "remember_pointer_ctype", fast_remember_pointer_ctype, METH_VARARGS,
+    "remember_pointer_ctype(ctype, is_function): a cffi type whose values are addresses." },
+  { "function_address_of", fast_function_address_of, METH_O,
+    "function_address_of(obj): the address of a known cffi function pointer, else None." },
   { "address_of", fast_address_of, METH_O,
     "address_of(obj): the address of None, an int or a known cffi pointer, else None." },
   { "install", fast_install, METH_VARARGS,
     "install(cls, names): put the C implementations named in `names` on cls." },
+  { "attach", fast_attach, METH_VARARGS,
+    "attach(self, kept, address, release_address, callback, type_id, prior_ref_count): build the GObject of a wrapper." },
+  { "configure_cffi", fast_configure_cffi, METH_VARARGS,
+    "configure_cffi(python_init, python_release): the fallbacks of DeletableCffiNativeHandle." },
+  { "install_cffi", fast_install_cffi, METH_O,
+    "install_cffi(cls): the C __init__, release() and dispose() of DeletableCffiNativeHandle." },
+  { "attach_python", fast_attach_python, METH_VARARGS,
+    "attach_python(self, type_id, prior_ref_count): the GObject of a handle released by its _release_handle()." },
+  { "configure_cffi_handle", fast_configure_cffi_handle, METH_VARARGS,
+    "configure_cffi_handle(python_init, stash): the fallbacks of CffiNativeHandle." },
+  { "install_cffi_handle", fast_install_cffi_handle, METH_O,
+    "install_cffi_handle(cls): the C __init__ of CffiNativeHandle." },
+  { "configure_deletable", fast_configure_deletable, METH_O,
+    "configure_deletable(python_new): the fallback of the C DeletableNativeHandle.__new__." },
+  { "deletable_new", (PyCFunction) (void (*) (void)) fast_deletable_new, METH_VARARGS | METH_KEYWORDS,
+    "deletable_new($module, cls, /, handle=None, release=None, type_id=None, prior_ref_count=0)\n--\n\n"
+    "DeletableNativeHandle.__new__, in C for handles released natively." },
   { "new_native", fast_new_native, METH_VARARGS,
     "new_native(cls, kept, address, release_address, type_id): a handle released natively." },
   { NULL, NULL, 0, NULL },
@@ -469,17 +1275,39 @@ PyMODINIT_FUNC
 PyInit__refcount_fast (void)
 {
   PyObject *module;
+  PyObject *release_on_del;
 
   if (pygobject_init (3, 42, 0) == NULL)
     return NULL;
 
   key_rc_handle = PyUnicode_InternFromString ("_rc_handle");
-  if (key_rc_handle == NULL)
+  key_init_kind = PyUnicode_InternFromString ("_rc_init_kind");
+  key_release_native = PyUnicode_InternFromString ("_release_native");
+  key_handle = PyUnicode_InternFromString ("handle");
+  key_release_handle = PyUnicode_InternFromString ("_release_handle");
+  key_attach_kind = PyUnicode_InternFromString ("_rc_attach_kind");
+  key_unused = PyUnicode_InternFromString ("_rc_never_a_keyword");
+  if (key_release_handle == NULL || key_attach_kind == NULL || key_unused == NULL)
+    return NULL;
+  wrapper_quark = g_quark_from_static_string ("PyGObject::wrapper");
+  key_release = PyUnicode_InternFromString ("release");
+  key_type_id = PyUnicode_InternFromString ("type_id");
+  key_prior_ref_count = PyUnicode_InternFromString ("prior_ref_count");
+  if (key_rc_handle == NULL || key_init_kind == NULL || key_release_native == NULL ||
+      key_handle == NULL || key_release == NULL || key_type_id == NULL || key_prior_ref_count == NULL)
     return NULL;
 
   module = PyModule_Create (&module_def);
   if (module == NULL)
     return NULL;
+
+  release_on_del = PyDescr_NewMethod (&PyGObject_Type, &release_on_del_def);
+  if (release_on_del == NULL || PyModule_AddObject (module, "release_on_del", release_on_del) < 0)
+    {
+      Py_XDECREF (release_on_del);
+      Py_DECREF (module);
+      return NULL;
+    }
 
   if (PyModule_AddStringConstant (module, "built_against", RC_VERSION_S) < 0)
     {
