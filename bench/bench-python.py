@@ -15,6 +15,7 @@ import gc
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -63,7 +64,9 @@ def median_ns(loop, n=N):
 
 def report(name, value, baseline_name, baseline, target=None):
     print(f"{name}: median {value:.0f} ns/op ({REPS} reps of {N})")
-    goal = f" (target <= {target:.2f})" if target else ""
+    goal = ""
+    if target:
+        goal = f" (target <= {target:.2f}: {'met' if value / baseline <= target else 'MISSED'})"
     print(f"  ratio {name} / {baseline_name}: {value / baseline:.2f}{goal}")
 
 
@@ -113,6 +116,35 @@ def plain_call(n):
         method.method()
 
 
+MEMORY_CASES = {
+    "ffi.gc": lambda: ffi.gc(libc.malloc(16), libc.free),
+    "Refcount.DeletableNativeHandle": lambda: Refcount.DeletableNativeHandle(libc.malloc(16), libc.free),
+    "refcount DeletableCffiNativeHandle": lambda: DeletableCffiNativeHandle(libc.malloc(16), libc.free),
+    "CffiNativeHandle subclass": lambda: FreeHandle(libc.malloc(16)),
+}
+
+
+def memory(label):
+    """Bytes per live handle of one kind, in this (fresh) process."""
+    gc.disable()
+    make = MEMORY_CASES[label]
+    # Two passes: tracemalloc's own bookkeeping would count in malloc's.
+    before_c = malloc_in_use()
+    live = [make() for _ in range(LIVE)]
+    total_bytes = (malloc_in_use() - before_c) / LIVE
+    del live
+    gc.collect()
+    tracemalloc.start()
+    before_py = tracemalloc.get_traced_memory()[0]
+    live = [make() for _ in range(LIVE)]
+    python_bytes = (tracemalloc.get_traced_memory()[0] - before_py) / LIVE
+    tracemalloc.stop()
+    del live
+    print(f"bytes per live {label}: {python_bytes:.0f} of Python objects (tracemalloc) + "
+          f"{total_bytes:.0f} on the C heap (mallinfo2: GObjects, the 16-byte payload and malloc's overhead)")
+    return 0
+
+
 def main():
     gc.disable()  # the collector's pauses are noise here; nothing leaks into cycles
     cpu = "unknown"
@@ -129,13 +161,14 @@ def main():
     print(f"baseline ffi.gc(malloc, free) + drop: median {floor:.0f} ns/op")
     report("lifecycle Refcount.DeletableNativeHandle", median_ns(lifecycle_gi), "ffi.gc", floor)
     report("lifecycle refcount DeletableCffiNativeHandle", median_ns(lifecycle_package), "ffi.gc", floor, 3.0)
-    report("lifecycle CffiNativeHandle subclass", median_ns(lifecycle_subclass), "ffi.gc", floor)
+    report("lifecycle CffiNativeHandle subclass", median_ns(lifecycle_subclass), "ffi.gc", floor, 3.0)
     print()
 
     call = median_ns(plain_call)
     print(f"baseline plain Python method call: median {call:.0f} ns/op")
     for label, make in (("Refcount.DeletableNativeHandle", lambda: Refcount.DeletableNativeHandle(libc.malloc(16), libc.free)),
-                        ("refcount DeletableCffiNativeHandle", lambda: DeletableCffiNativeHandle(libc.malloc(16), libc.free))):
+                        ("refcount DeletableCffiNativeHandle", lambda: DeletableCffiNativeHandle(libc.malloc(16), libc.free)),
+                        ("CffiNativeHandle subclass", lambda: FreeHandle(libc.malloc(16)))):
         handle = make()
 
         def get_handle(n, h=handle):
@@ -157,26 +190,17 @@ def main():
         handle.release()
     print()
 
-    for label, make in (("ffi.gc", lambda: ffi.gc(libc.malloc(16), libc.free)),
-                        ("Refcount.DeletableNativeHandle", lambda: Refcount.DeletableNativeHandle(libc.malloc(16), libc.free)),
-                        ("refcount DeletableCffiNativeHandle", lambda: DeletableCffiNativeHandle(libc.malloc(16), libc.free))):
-        # Two passes: tracemalloc's own bookkeeping would count in malloc's.
-        gc.collect()
-        before_c = malloc_in_use()
-        live = [make() for _ in range(LIVE)]
-        total_bytes = (malloc_in_use() - before_c) / LIVE
-        del live
-        gc.collect()
-        tracemalloc.start()
-        before_py = tracemalloc.get_traced_memory()[0]
-        live = [make() for _ in range(LIVE)]
-        python_bytes = (tracemalloc.get_traced_memory()[0] - before_py) / LIVE
-        tracemalloc.stop()
-        del live
-        print(f"bytes per live {label}: {python_bytes:.0f} of Python objects (tracemalloc) + "
-              f"{total_bytes:.0f} on the C heap (mallinfo2: GObjects, the 16-byte payload and malloc's overhead)")
+    for label in MEMORY_CASES:
+        # Each in a fresh process, so that the heap starts empty: freed
+        # chunks of an earlier case would otherwise be reused and hide the
+        # cost of a later one.
+        result = subprocess.run([sys.executable, __file__, "--memory", label],
+                                check=True, capture_output=True, text=True)
+        print(result.stdout.strip())
     return 0
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--memory":
+        sys.exit(memory(sys.argv[2]))
     sys.exit(main())

@@ -80,11 +80,12 @@ def _init_kind(cls) -> int:
 
     0: the C __init__ (a plain RcDeletableNativeHandle, released natively by
     a cffi function, without entering Python), falling back to 1 for
-    arguments it does not take; 1: the Python __init__, still a plain
-    RcDeletableNativeHandle (released by the native function or a Python
-    callable); 2: a GObject of cls's own GType, released by its Python
-    `_release_handle`, for subclasses that change the release (or without the
-    C accelerator).
+    arguments it does not take; 1: the Python __init__, an
+    RcDeletableNativeHandle released by the native function, or for a
+    Python callable (or None) an RcPythonNativeHandle released by
+    `_release_handle`; 2: for subclasses that change the release (or without
+    the C accelerator), CffiNativeHandle's way (see
+    NativeHandle._rc_attach_kind in refcount.base).
     """
     if _fast is None:
         return 2
@@ -156,20 +157,22 @@ class DeletableCffiNativeHandle(CffiNativeHandle):
             return
         _overrides._check_arguments(prior_ref_count, type_id)
         release_address = None if release_native is None else _overrides.release_address_of(release_native)
-        callback = None
-        if release_address is None:
-            # Marks the handle as released by Python code (see release()).
+        prior = prior_ref_count if handle is None else 0
+        if release_address is not None:
+            # An RcDeletableNativeHandle released by the native function.
+            _fast.attach(self, release_address, type_id, prior)
+        else:
+            # A Python callable (or None): an RcPythonNativeHandle, whose
+            # release is _release_handle below, on this very object. The
+            # attribute also tells release() that Python code releases.
             self._release_native = release_native
-            holder = self._rc_release_holder = []
-            callback = _python_release_callback(release_native, holder)
-        _fast.attach(self, None, 0, release_address, callback, type_id,
-                     prior_ref_count if handle is None else 0)
+            _fast.attach_python(self, type_id, prior)
         if handle is not None:
             self._set_handle(handle, prior_ref_count)
 
     def _release_handle(self) -> bool:
-        # Reached only by the handles of subclasses that change the release
-        # (their own GType, see _init_kind), which have their own __del__.
+        # The release of handles released by a Python callable (or None),
+        # and of subclasses that call it from their own.
         release_native = self.__dict__.get("_release_native")
         if release_native is not None:
             release_native(self.get_handle())
@@ -177,6 +180,8 @@ class DeletableCffiNativeHandle(CffiNativeHandle):
         # reached only when the object itself goes away (see release()).
         return True
 
+    # With the C accelerator every DeletableCffiNativeHandle has the C
+    # __del__ (set below), which releases with self intact.
     _release_handle._rc_no_del = _fast is not None
 
     def release(self) -> None:
@@ -191,22 +196,11 @@ class DeletableCffiNativeHandle(CffiNativeHandle):
         self.release()
 
 
-def _python_release_callback(release_native, holder):
-    """The release of a handle by a Python callable (or by nothing, for
-    None), called from C; it must not hold the handle itself."""
-
-    def call_release():
-        if release_native is None or not holder:
-            return
-        try:
-            release_native(holder[0])
-        except BaseException as exc:  # noqa: B902 - raised again by release()
-            _overrides._stash_exception(exc, release_native)
-
-    return call_release
-
-
 if _fast is not None:
+    # Releases Python-released handles with self intact, and keeps alive the
+    # wrappers whose handle object is in a plain instance dict while C code
+    # holds their GObject.
+    DeletableCffiNativeHandle.__del__ = _fast.release_on_del
     _fast.configure_cffi(DeletableCffiNativeHandle.__init__, DeletableCffiNativeHandle.release)
     _install_c_init(DeletableCffiNativeHandle, _fast.install_cffi)
 

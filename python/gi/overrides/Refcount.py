@@ -184,16 +184,30 @@ def _stash_exception(exc, where):
     if stack is not None:
         stack.append(exc)
     else:
-        sys.unraisablehook(_Unraisable(exc, where))
+        sys.unraisablehook(_UnraisableHookArgs((
+            type(exc), exc, exc.__traceback__,
+            "Exception ignored while releasing a native handle", where)))
 
 
-class _Unraisable:
-    def __init__(self, exc, obj):
-        self.exc_type = type(exc)
-        self.exc_value = exc
-        self.exc_traceback = exc.__traceback__
-        self.err_msg = "Exception ignored while releasing a native handle"
-        self.object = obj
+def _unraisable_hook_args_type():
+    """The type of the argument of sys.unraisablehook. CPython's own hook
+    takes nothing else, and the type has no public name: it is read off an
+    unraisable exception raised here on purpose, with a capturing hook."""
+    captured = []
+    hook = sys.unraisablehook
+    sys.unraisablehook = captured.append
+    try:
+        class _Probe:
+            def __del__(self):
+                raise RuntimeError("probe")
+
+        _Probe()
+    finally:
+        sys.unraisablehook = hook
+    return type(captured[0])
+
+
+_UnraisableHookArgs = _unraisable_hook_args_type()
 
 
 def _call_reraising(function, handle):
@@ -516,6 +530,10 @@ DeletableNativeHandle = override(DeletableNativeHandle)
 __all__.append("DeletableNativeHandle")
 if _fast is not None:
     _fast.install(DeletableNativeHandle, frozenset({"__init__"}))
+    # The C __new__ keeps the handle object in a plain instance dict, which
+    # would die with the wrapper even if C code still held the GObject: the
+    # C __del__ keeps such wrappers alive while C holds their GObject.
+    DeletableNativeHandle.__del__ = _fast.release_on_del
     # The common case (a native release, a pointer or an address) in C; the
     # Python __new__ above for everything else.
     _python_new = DeletableNativeHandle.__dict__["__new__"].__func__

@@ -5,10 +5,27 @@
  * PyGObject's generic call path costs a few hundred nanoseconds per call
  * and a microsecond or two per object; a reference-counting layer is paid on
  * every native object a program touches. This optional module gives the
- * overrides direct calls into librefcount for the few operations that run
- * all the time: reading the handle and the count, add_ref/release, and
- * creating a handle released by a native function. Refcount.py falls back
- * to the GI path when it cannot be imported.
+ * overrides and the refcount package direct calls into librefcount for the
+ * operations that run all the time:
+ *
+ * - reading the handle and the count, add_ref/release (C descriptors put on
+ *   the classes by install());
+ * - building handles: Refcount.DeletableNativeHandle.__new__ and
+ *   refcount.interop.DeletableCffiNativeHandle.__init__ for a native release
+ *   function (the release then never enters Python), and
+ *   refcount.interop.CffiNativeHandle.__init__;
+ * - RcPythonNativeHandle, the GObject of the refcount package's handles
+ *   whose release is a Python `_release_handle`: made here in C, released
+ *   through a C release_handle that calls that method on the live wrapper,
+ *   instead of a Python-registered GType built and released through
+ *   PyGObject's generic paths;
+ * - the __del__ that releases a handle while its wrapper is intact.
+ *
+ * Each C entry point takes the common case and hands anything else (other
+ * argument kinds, subclasses that change the checks, errors to word) to the
+ * Python code it stands for. Refcount.py and the refcount package fall back
+ * to the GI path when this module cannot be imported (or with
+ * RC_PYTHON_NO_FAST=1).
  */
 
 #include <Python.h>
@@ -315,19 +332,23 @@ fast_install (PyObject *module,
 /* Keeps `kept` (the object given as handle) with the wrapper, as the
  * overrides do, so that get_handle() returns it. An int, or a cffi pointer
  * that owns no memory, is kept for identity only: when the wrapper has no
- * instance dict yet a plain one will do. Setting an attribute would switch
- * the wrapper to a toggle reference, the cost of keeping a buffer alive as
- * long as the GObject, which only owning objects need. */
+ * instance dict yet, and `plain` says that nothing else is expected in it
+ * (the class is one of ours, not a subclass that sets attributes), a plain
+ * dict will do. Otherwise the attribute is set as Python code would, which
+ * switches the wrapper to a toggle reference: the wrapper, its attributes
+ * and an owning buffer then live as long as the GObject, even when C code
+ * holds it after Python dropped it. */
 static int
 keep_handle (PyObject *self,
-             PyObject *kept)
+             PyObject *kept,
+             gboolean  plain)
 {
   PyGObject *gself = (PyGObject *) self;
 
   if (kept == Py_None)
     return 0;
 
-  if (gself->inst_dict == NULL &&
+  if (plain && gself->inst_dict == NULL &&
       (PyLong_CheckExact (kept) || (cdata_type != NULL && Py_TYPE (kept) == cdata_type)))
     {
       PyObject *dict = PyDict_New ();
@@ -363,7 +384,9 @@ new_native_object (PyTypeObject *type,
   ((PyGObject *) self)->obj = G_OBJECT (rc_deletable_native_handle_new_native (address, release_address, type_id));
   pygobject_register_wrapper (self);
 
-  if (address != NULL && keep_handle (self, kept) < 0)
+  /* Only the overrides' own classes get here (DeletableNativeHandle is
+   * final: Python cannot subclass it). */
+  if (address != NULL && keep_handle (self, kept, TRUE) < 0)
     {
       Py_DECREF (self);
       return NULL;
@@ -413,41 +436,6 @@ fast_new_native (PyObject *module,
   return new_native_object (type, kept, address, release_address, type_id);
 }
 
-/* ---- Handles released by a Python callable ---------------------------- */
-
-/* The release function of a handle released by a Python callable: the
- * callable takes no arguments (the overrides' closure knows the handle) and
- * reports its own exceptions. Releases may come from any thread, and from
- * GObject dispose with the GIL released. */
-static void
-call_python_release (gpointer address,
-                     gpointer user_data)
-{
-  PyGILState_STATE state;
-  PyObject *result;
-
-  if (!Py_IsInitialized ())
-    return;  /* after interpreter exit nothing can be run */
-  state = PyGILState_Ensure ();
-  result = PyObject_CallNoArgs ((PyObject *) user_data);
-  if (result == NULL)
-    PyErr_WriteUnraisable ((PyObject *) user_data);
-  Py_XDECREF (result);
-  PyGILState_Release (state);
-}
-
-static void
-drop_python_release (gpointer user_data)
-{
-  PyGILState_STATE state;
-
-  if (!Py_IsInitialized ())
-    return;
-  state = PyGILState_Ensure ();
-  Py_DECREF ((PyObject *) user_data);
-  PyGILState_Release (state);
-}
-
 /* The GObject is now the wrapper's: it owns the reference given. */
 static void
 attach_object (PyObject *self,
@@ -458,28 +446,22 @@ attach_object (PyObject *self,
   pygobject_register_wrapper (self);
 }
 
-/* attach(self, kept, address, release_address, callback, type_id,
- *        prior_ref_count): builds the RcDeletableNativeHandle of a wrapper
- * that has none yet, released by the native function at release_address,
- * or else by calling callback(). */
+/* attach(self, release_address, type_id, prior_ref_count): gives a wrapper
+ * that has none yet an RcDeletableNativeHandle without a pointer, released
+ * by the native function at release_address. */
 static PyObject *
 fast_attach (PyObject *module,
              PyObject *args)
 {
   PyObject *self;
-  PyObject *kept;
-  PyObject *address_obj;
   PyObject *release_obj;
-  PyObject *callback;
   const char *type_id;
   int prior_ref_count;
-  gpointer address;
-  gpointer release_address = NULL;
+  gpointer release_address;
   RcDeletableNativeHandle *handle;
-  GError *error = NULL;
 
-  if (!PyArg_ParseTuple (args, "O!OOOOzi:attach", &PyGObject_Type, &self, &kept,
-                         &address_obj, &release_obj, &callback, &type_id, &prior_ref_count))
+  if (!PyArg_ParseTuple (args, "O!Ozi:attach", &PyGObject_Type, &self, &release_obj,
+                         &type_id, &prior_ref_count))
     return NULL;
 
   if (pygobject_get (self) != NULL)
@@ -492,47 +474,23 @@ fast_attach (PyObject *module,
       PyErr_SetString (PyExc_ValueError, "prior_ref_count must be >= 0");
       return NULL;
     }
-  address = PyLong_AsVoidPtr (address_obj);
-  if (address == NULL && PyErr_Occurred ())
-    return NULL;
-  if (release_obj != Py_None)
+  release_address = PyLong_AsVoidPtr (release_obj);
+  if (release_address == NULL)
     {
-      release_address = PyLong_AsVoidPtr (release_obj);
-      if (release_address == NULL)
-        {
-          if (!PyErr_Occurred ())
-            PyErr_SetString (PyExc_ValueError, "the release function address is NULL");
-          return NULL;
-        }
-    }
-  else if (!PyCallable_Check (callback))
-    {
-      PyErr_SetString (PyExc_TypeError, "attach() needs a release address or a callable");
+      if (!PyErr_Occurred ())
+        PyErr_SetString (PyExc_ValueError, "the release function address is NULL");
       return NULL;
     }
 
   if (prior_ref_count == 0)
-    handle = g_object_new (RC_TYPE_DELETABLE_NATIVE_HANDLE, "type-id", type_id, NULL);
+    handle = rc_deletable_native_handle_new_native (NULL, release_address, type_id);
   else
-    handle = g_object_new (RC_TYPE_DELETABLE_NATIVE_HANDLE, "type-id", type_id,
-                           "prior-ref-count", prior_ref_count, NULL);
-  if (release_address != NULL)
-    rc_deletable_native_handle_set_release_native (handle, release_address);
-  else
-    rc_deletable_native_handle_set_release (handle, call_python_release,
-                                            Py_NewRef (callback), drop_python_release);
-  if (address != NULL &&
-      !rc_native_handle_set_handle (RC_NATIVE_HANDLE (handle), address, prior_ref_count, &error))
     {
-      PyErr_SetString (PyExc_RuntimeError, error->message);
-      g_error_free (error);
-      g_object_unref (handle);
-      return NULL;
+      handle = g_object_new (RC_TYPE_DELETABLE_NATIVE_HANDLE, "type-id", type_id,
+                             "prior-ref-count", prior_ref_count, NULL);
+      rc_deletable_native_handle_set_release_native (handle, release_address);
     }
-
   attach_object (self, handle);
-  if (address != NULL && keep_handle (self, kept) < 0)
-    return NULL;
   Py_RETURN_NONE;
 }
 
@@ -546,6 +504,7 @@ static PyObject *key_type_id;
 static PyObject *key_prior_ref_count;
 static PyObject *cffi_python_init;     /* the Python __init__ */
 static PyObject *cffi_python_release; /* the Python release() */
+static PyTypeObject *cffi_base_type;  /* DeletableCffiNativeHandle */
 
 /* Takes up to four arguments, positional or by the keywords `keys`, into
  * argv (left as they are when not given): 1. 0 when the arguments are not
@@ -687,7 +646,7 @@ fast_cffi_init (PyObject *self,
     }
 
   attach_object (self, rc_deletable_native_handle_new_native (address, release_address, type_id));
-  if (address != NULL && keep_handle (self, argv[0]) < 0)
+  if (address != NULL && keep_handle (self, argv[0], Py_TYPE (self) == cffi_base_type) < 0)
     return NULL;
   Py_RETURN_NONE;
 }
@@ -849,27 +808,68 @@ fast_attach_python (PyObject *module,
   Py_RETURN_TRUE;
 }
 
-/* __del__ of the classes whose release runs Python code: when the GObject
- * dies with the wrapper (this reference is its last), the wrapper's own
- * reference is given back now, while self is intact, rather than from
- * GObject dispose. If C still holds the GObject, its dispose will do it. */
+/* __del__ of the handle classes, when the wrapper dies:
+ *
+ * - if the GObject dies with it (this reference is its last) and its
+ *   release is Python code (a `_release_handle`, a do_release_handle), the
+ *   wrapper's own reference is given back now, while self is intact, rather
+ *   than from GObject dispose, after PyGObject cleared the wrapper: the
+ *   release code runs on this very object;
+ * - if C code still holds the GObject and the wrapper keeps its handle
+ *   object in a plain instance dict (see keep_handle()), the wrapper is
+ *   switched to a toggle reference, as PyGObject does for a wrapper given an
+ *   attribute: that resurrects it, with its dict, for as long as C holds the
+ *   GObject, so get_handle() is still the object given when C gives the
+ *   object back. (Wrappers of Python-released handles have one already.) */
 static PyObject *
 fast_release_on_del (PyObject *self,
                      PyObject *Py_UNUSED (unused))
 {
-  GObject *object = pygobject_get (self);
+  PyGObject *gself = (PyGObject *) self;
+  GObject *object = gself->obj;
+  PyObject *dict = gself->inst_dict;
+  PyObject *kept;
+  PyObject *fresh;
 
-  if (object != NULL && RC_IS_NATIVE_HANDLE (object) &&
-      g_atomic_int_get ((int *) &object->ref_count) == 1)
-    rc_native_handle_drop_wrapper_reference (RC_NATIVE_HANDLE (object));
-  if (PyErr_Occurred ())
-    PyErr_WriteUnraisable (self);
+  if (object == NULL || !RC_IS_NATIVE_HANDLE (object))
+    Py_RETURN_NONE;
+
+  if (g_atomic_int_get ((int *) &object->ref_count) == 1)
+    {
+      /* Native releases are left to GObject dispose, which PyGObject runs
+       * with the GIL released (a release function may block). */
+      if (G_OBJECT_TYPE (object) == RC_TYPE_DELETABLE_NATIVE_HANDLE ||
+          G_OBJECT_TYPE (object) == RC_TYPE_OWNING_NATIVE_HANDLE)
+        Py_RETURN_NONE;
+      rc_native_handle_drop_wrapper_reference (RC_NATIVE_HANDLE (object));
+      if (PyErr_Occurred ())
+        PyErr_WriteUnraisable (self);
+      Py_RETURN_NONE;
+    }
+
+  if (dict == NULL || (gself->private_flags.flags & PYGOBJECT_USING_TOGGLE_REF) != 0)
+    Py_RETURN_NONE;
+
+  /* PyGObject switches to a toggle reference when an attribute creates
+   * the instance dict: let it create a fresh one, then put ours back. */
+  kept = PyDict_GetItemWithError (dict, key_rc_handle);
+  if (kept == NULL && PyErr_Occurred ())
+    return NULL;
+  gself->inst_dict = NULL;
+  if (PyObject_SetAttr (self, key_rc_handle, kept != NULL ? kept : Py_None) < 0)
+    {
+      Py_XSETREF (gself->inst_dict, dict);
+      return NULL;
+    }
+  fresh = gself->inst_dict;
+  gself->inst_dict = dict;
+  Py_XDECREF (fresh);
   Py_RETURN_NONE;
 }
 
 static PyMethodDef release_on_del_def = {
   "__del__", fast_release_on_del, METH_NOARGS,
-  "Gives back the wrapper's reference while the wrapper is intact.",
+  "Releases while the wrapper is intact, or keeps it while C holds the GObject.",
 };
 
 /* CffiNativeHandle.__init__(self, handle, type_id=None, prior_ref_count=0)
@@ -1131,6 +1131,7 @@ fast_install_cffi (PyObject *module,
   for (method = cffi_methods; method->ml_name != NULL; method++)
     if (install_descriptor (type, method->ml_name, PyDescr_NewMethod (type, method)) < 0)
       return NULL;
+  Py_XSETREF (cffi_base_type, (PyTypeObject *) Py_NewRef (type));
   Py_RETURN_NONE;
 }
 
@@ -1239,7 +1240,7 @@ static PyMethodDef module_methods[] = {
   { "install", fast_install, METH_VARARGS,
     "install(cls, names): put the C implementations named in `names` on cls." },
   { "attach", fast_attach, METH_VARARGS,
-    "attach(self, kept, address, release_address, callback, type_id, prior_ref_count): build the GObject of a wrapper." },
+    "attach(self, release_address, type_id, prior_ref_count): the GObject of a handle released natively." },
   { "configure_cffi", fast_configure_cffi, METH_VARARGS,
     "configure_cffi(python_init, python_release): the fallbacks of DeletableCffiNativeHandle." },
   { "install_cffi", fast_install_cffi, METH_O,
