@@ -613,6 +613,32 @@ def test_native_release_functions_never_enter_python(kind, ctypes_lib):
     assert calls == []
 
 
+def test_handle_made_by_gobject_new_gets_its_release_function_later(freed_log):
+    # As bindings build objects: g_object_new(), then the release function.
+    raw = get_introspection_module("Refcount").DeletableNativeHandle
+    dog = new_dog()
+    h = GObject.new(Refcount.DeletableNativeHandle, type_id="dog")
+    assert raw.set_release_native(h, address_of(lib.rc_tn_release)) is True
+    h.set_handle(dog)
+    assert h.reference_count == 1
+    h.release()
+    assert lib.rc_tn_is_alive(dog) == 0
+    assert freed_log.count(address_of(dog)) == 1
+    assert h.disposed is True
+
+
+def test_handle_made_by_gobject_new_without_release_function_is_reported():
+    dog = new_dog()
+    h = GObject.new(Refcount.DeletableNativeHandle, type_id="dog")
+    h.set_handle(dog)
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        h.release()  # a critical from C, not a crash
+    assert h.disposed is True
+    assert lib.rc_tn_is_alive(dog) == 1
+    lib.rc_tn_release(dog)
+
+
 def test_python_release_callable_enters_python_as_the_tracer_sees():
     # Shows that the tracer of the previous test does see a Python release.
     calls = []

@@ -28,6 +28,8 @@
  * RC_PYTHON_NO_FAST=1).
  */
 
+#define G_LOG_DOMAIN "Refcount"
+
 #include <Python.h>
 
 #include <pygobject.h>
@@ -683,6 +685,7 @@ rc_python_native_handle_release_handle (RcNativeHandle *handle)
   PyGILState_STATE state;
   PyObject *wrapper;
   PyObject *result = NULL;
+  PyObject *saved_type, *saved_value, *saved_traceback;
   gboolean released = FALSE;
 
   if (!Py_IsInitialized ())
@@ -699,6 +702,9 @@ rc_python_native_handle_release_handle (RcNativeHandle *handle)
       PyGILState_Release (state);
       return FALSE;
     }
+
+  /* Whatever exception the caller has pending is not the release's. */
+  PyErr_Fetch (&saved_type, &saved_value, &saved_traceback);
 
   Py_INCREF (wrapper);
   result = PyObject_CallMethodNoArgs (wrapper, key_release_handle);
@@ -745,6 +751,7 @@ rc_python_native_handle_release_handle (RcNativeHandle *handle)
       released = FALSE;
     }
   Py_DECREF (wrapper);
+  PyErr_Restore (saved_type, saved_value, saved_traceback);
   PyGILState_Release (state);
   return released;
 }
