@@ -6,15 +6,17 @@ Each class gets a route (`_rc_init_kind`, computed in __init_subclass__):
   released by the cffi function without entering Python (arguments it does
   not take fall back to the Python __init__);
 - 1: the Python __init__ (the class changes the validity check or how the
-  handle is set), still a plain RcDeletableNativeHandle;
-- 2: a GObject of another GType (the class's own) released by its Python
-  `_release_handle` (the class changes the release, or there is no
-  accelerator: RC_PYTHON_NO_FAST=1).
+  handle is set): an RcDeletableNativeHandle released by the native
+  function, or, for a Python callable, an RcPythonNativeHandle released by
+  `_release_handle`;
+- 2: the class changes the release, or there is no accelerator
+  (RC_PYTHON_NO_FAST=1): CffiNativeHandle's way, released by its Python
+  `_release_handle` (an RcPythonNativeHandle with the accelerator, a GObject
+  of the class's own GType without).
 
-A Python callable given as release_native is called from C on routes 0
-and 1 (a release *function*: called once, the handle disposed after it
-returns or raises), and from `_release_handle` on route 2 (a failed
-release: kept and retried); the tests say which in each mode.
+A Python callable given as release_native is always called from
+`_release_handle`: an exception there is a failed release, kept and retried,
+as in pyrefcount.
 
 The suite runs with and without the accelerator: where the two differ, each
 test asserts what its mode promises (FAST below). Every lifetime check looks
