@@ -1,6 +1,9 @@
 """refcount.base, as in pyrefcount 1.2.x: ReferenceCounter and NativeHandle."""
 
 import gc
+import subprocess
+import sys
+import textwrap
 
 import gi
 
@@ -116,3 +119,46 @@ def test_constructor_rejects_invalid_handles_with_runtime_error():
     with pytest.raises(RuntimeError) as excinfo:
         IntHandle(-1)
     assert str(excinfo.value) == INVALID_HANDLE_MESSAGE
+
+
+def test_release_code_exception_is_raised_again_with_only_refcount_base_imported():
+    # In a fresh interpreter that imports refcount.base and nothing else of
+    # the package (no refcount.interop): the release() that led to a failing
+    # _release_handle raises its exception, the handle is kept, and a later
+    # release succeeds.
+    script = textwrap.dedent("""
+        import gi
+        gi.require_version("Refcount", "1.0")
+        from refcount.base import NativeHandle
+        import sys
+        assert "refcount.interop" not in sys.modules
+
+        class Handle(NativeHandle):
+            fail = True
+
+            def _is_valid_handle(self, handle):
+                return True
+
+            def _release_handle(self):
+                if Handle.fail:
+                    raise OSError("the kennel door is stuck")
+                return True
+
+        h = Handle(12345)
+        try:
+            h.release()
+        except OSError as error:
+            print("raised:", error)
+        print("disposed:", h.disposed)
+        Handle.fail = False
+        h.release()
+        print("disposed:", h.disposed)
+    """)
+    process = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert process.returncode == 0, process.stderr
+    assert process.stdout.splitlines() == [
+        "raised: the kennel door is stuck",
+        "disposed: False",
+        "disposed: True",
+    ], process.stdout + process.stderr
+

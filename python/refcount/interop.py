@@ -121,7 +121,7 @@ def _install_c_init(cls, install):
 
 CffiNativeHandle._rc_attach_kind = CffiNativeHandle._rc_compute_attach_kind()
 if _fast is not None:
-    _fast.configure_cffi_handle(CffiNativeHandle.__init__, _overrides._stash_exception)
+    _fast.configure_cffi_handle(CffiNativeHandle.__init__)
     _install_c_init(CffiNativeHandle, _fast.install_cffi_handle)
 
 

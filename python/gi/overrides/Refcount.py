@@ -208,6 +208,9 @@ def _unraisable_hook_args_type():
 
 
 _UnraisableHookArgs = _unraisable_hook_args_type()
+if _fast is not None:
+    # For the Python release code that the accelerator runs from C.
+    _fast.configure_stash(_stash_exception)
 
 
 def _call_reraising(function, handle):

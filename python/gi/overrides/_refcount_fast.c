@@ -336,10 +336,12 @@ fast_install (PyObject *module,
  * that owns no memory, is kept for identity only: when the wrapper has no
  * instance dict yet, and `plain` says that nothing else is expected in it
  * (the class is one of ours, not a subclass that sets attributes), a plain
- * dict will do. Otherwise the attribute is set as Python code would, which
- * switches the wrapper to a toggle reference: the wrapper, its attributes
- * and an owning buffer then live as long as the GObject, even when C code
- * holds it after Python dropped it. */
+ * dict will do (should the wrapper die while C code still holds the
+ * GObject, the C __del__ switches it to a toggle reference then). Otherwise
+ * the attribute is set as Python code would, which switches the wrapper to
+ * a toggle reference now: the wrapper, its attributes and an owning buffer
+ * then live as long as the GObject, even when C code holds it after Python
+ * dropped it. */
 static int
 keep_handle (PyObject *self,
              PyObject *kept,
@@ -941,23 +943,32 @@ fast_cffi_handle_init (PyObject *self,
   Py_RETURN_NONE;
 }
 
-/* configure_cffi_handle(python_init, stash): the Python __init__ of
- * CffiNativeHandle, and the overrides' _stash_exception. */
+/* configure_cffi_handle(python_init): the Python __init__ of
+ * CffiNativeHandle, which the C one falls back to. */
 static PyObject *
 fast_configure_cffi_handle (PyObject *module,
-                            PyObject *args)
+                            PyObject *init)
 {
-  PyObject *init;
-  PyObject *stash;
-
-  if (!PyArg_ParseTuple (args, "OO:configure_cffi_handle", &init, &stash))
-    return NULL;
-  if (!PyCallable_Check (init) || !PyCallable_Check (stash))
+  if (!PyCallable_Check (init))
     {
-      PyErr_SetString (PyExc_TypeError, "configure_cffi_handle() takes two callables");
+      PyErr_SetString (PyExc_TypeError, "configure_cffi_handle() takes a callable");
       return NULL;
     }
   Py_XSETREF (cffi_handle_python_init, Py_NewRef (init));
+  Py_RETURN_NONE;
+}
+
+/* configure_stash(stash): the overrides' _stash_exception(exc, where),
+ * which takes the exceptions of Python release code run from C. */
+static PyObject *
+fast_configure_stash (PyObject *module,
+                      PyObject *stash)
+{
+  if (!PyCallable_Check (stash))
+    {
+      PyErr_SetString (PyExc_TypeError, "configure_stash() takes a callable");
+      return NULL;
+    }
   Py_XSETREF (python_stash, Py_NewRef (stash));
   Py_RETURN_NONE;
 }
@@ -1254,8 +1265,10 @@ static PyMethodDef module_methods[] = {
     "install_cffi(cls): the C __init__, release() and dispose() of DeletableCffiNativeHandle." },
   { "attach_python", fast_attach_python, METH_VARARGS,
     "attach_python(self, type_id, prior_ref_count): the GObject of a handle released by its _release_handle()." },
-  { "configure_cffi_handle", fast_configure_cffi_handle, METH_VARARGS,
-    "configure_cffi_handle(python_init, stash): the fallbacks of CffiNativeHandle." },
+  { "configure_cffi_handle", fast_configure_cffi_handle, METH_O,
+    "configure_cffi_handle(python_init): the fallback of the C CffiNativeHandle.__init__." },
+  { "configure_stash", fast_configure_stash, METH_O,
+    "configure_stash(stash): where the exceptions of Python release code run from C go." },
   { "install_cffi_handle", fast_install_cffi_handle, METH_O,
     "install_cffi_handle(cls): the C __init__ of CffiNativeHandle." },
   { "configure_deletable", fast_configure_deletable, METH_O,
