@@ -210,7 +210,7 @@ def _unraisable_hook_args_type():
 _UnraisableHookArgs = _unraisable_hook_args_type()
 if _fast is not None:
     # For the Python release code that the accelerator runs from C.
-    _fast.configure_stash(_stash_exception)
+    _fast.configure_stash(_stash_exception, _pending)
 
 
 def _call_reraising(function, handle):
@@ -444,6 +444,10 @@ def _python_release(self):
 
     Exceptions of Python release code are raised again here."""
     _call_reraising(_base_release, self)
+
+
+if _fast is not None:
+    _python_release = _fast.python_release  # the same, in C
 
 
 NativeHandle = override(NativeHandle)

@@ -246,6 +246,76 @@ fast_release (PyObject *self,
   Py_RETURN_NONE;
 }
 
+/* The thread-local object whose `errors` list collects the exceptions of
+ * Python release code while a release() runs (see configure_stash()). */
+static PyObject *pending_local;
+static PyObject *key_errors;
+
+/* release() of the classes whose release runs Python code: as fast_release,
+ * and then raises again the first exception that this code raised, as the
+ * overrides' _call_reraising() does. */
+static PyObject *
+fast_python_release (PyObject *self,
+                     PyObject *Py_UNUSED (unused))
+{
+  RcNativeHandle *handle = as_handle (self);
+  PyObject *outer;
+  PyObject *errors;
+  int restored;
+
+  if (handle == NULL)
+    return NULL;
+  if (pending_local == NULL)
+    {
+      PyErr_SetString (PyExc_RuntimeError, "configure_stash() was not called");
+      return NULL;
+    }
+
+  outer = PyObject_GetAttr (pending_local, key_errors);
+  if (outer == NULL)
+    {
+      if (!PyErr_ExceptionMatches (PyExc_AttributeError))
+        return NULL;
+      PyErr_Clear ();
+      outer = Py_NewRef (Py_None);
+    }
+  errors = PyList_New (0);
+  if (errors == NULL || PyObject_SetAttr (pending_local, key_errors, errors) < 0)
+    {
+      Py_XDECREF (errors);
+      Py_DECREF (outer);
+      return NULL;
+    }
+
+  rc_native_handle_release (handle);
+
+  restored = PyObject_SetAttr (pending_local, key_errors, outer);
+  Py_DECREF (outer);
+  if (restored < 0)
+    {
+      Py_DECREF (errors);
+      return NULL;
+    }
+  if (PyList_GET_SIZE (errors) > 0)
+    {
+      PyObject *error = PyList_GET_ITEM (errors, 0);
+
+      PyErr_SetObject ((PyObject *) Py_TYPE (error), error);
+      Py_DECREF (errors);
+      return NULL;
+    }
+  Py_DECREF (errors);
+  if (rc_native_handle_is_disposed (handle) && forget_kept (self) < 0)
+    return NULL;
+  Py_RETURN_NONE;
+}
+
+static PyMethodDef python_release_def = {
+  "release", fast_python_release, METH_NOARGS,
+  "Gives back one reference; at zero the native resource is released. "
+  "Exceptions of Python release code are raised again here.",
+};
+
 static PyMethodDef handle_methods[] = {
   { "get_handle", fast_get_handle, METH_NOARGS,
     "The object given as handle (None once released or never set)." },
@@ -958,18 +1028,26 @@ fast_configure_cffi_handle (PyObject *module,
   Py_RETURN_NONE;
 }
 
-/* configure_stash(stash): the overrides' _stash_exception(exc, where),
- * which takes the exceptions of Python release code run from C. */
+/* configure_stash(stash, pending): the overrides' _stash_exception(exc,
+ * where), which takes the exceptions of Python release code run from C,
+ * and the thread-local object whose `errors` list it appends them to while
+ * a release() runs. */
 static PyObject *
 fast_configure_stash (PyObject *module,
-                      PyObject *stash)
+                      PyObject *args)
 {
+  PyObject *stash;
+  PyObject *pending;
+
+  if (!PyArg_ParseTuple (args, "OO:configure_stash", &stash, &pending))
+    return NULL;
   if (!PyCallable_Check (stash))
     {
       PyErr_SetString (PyExc_TypeError, "configure_stash() takes a callable");
       return NULL;
     }
   Py_XSETREF (python_stash, Py_NewRef (stash));
+  Py_XSETREF (pending_local, Py_NewRef (pending));
   Py_RETURN_NONE;
 }
 
@@ -1267,8 +1345,8 @@ static PyMethodDef module_methods[] = {
     "attach_python(self, type_id, prior_ref_count): the GObject of a handle released by its _release_handle()." },
   { "configure_cffi_handle", fast_configure_cffi_handle, METH_O,
     "configure_cffi_handle(python_init): the fallback of the C CffiNativeHandle.__init__." },
-  { "configure_stash", fast_configure_stash, METH_O,
-    "configure_stash(stash): where the exceptions of Python release code run from C go." },
+  { "configure_stash", fast_configure_stash, METH_VARARGS,
+    "configure_stash(stash, pending): where the exceptions of Python release code run from C go." },
   { "install_cffi_handle", fast_install_cffi_handle, METH_O,
     "install_cffi_handle(cls): the C __init__ of CffiNativeHandle." },
   { "configure_deletable", fast_configure_deletable, METH_O,
@@ -1297,6 +1375,7 @@ PyInit__refcount_fast (void)
 {
   PyObject *module;
   PyObject *release_on_del;
+  PyObject *python_release;
 
   if (pygobject_init (3, 42, 0) == NULL)
     return NULL;
@@ -1306,6 +1385,9 @@ PyInit__refcount_fast (void)
   key_release_native = PyUnicode_InternFromString ("_release_native");
   key_handle = PyUnicode_InternFromString ("handle");
   key_release_handle = PyUnicode_InternFromString ("_release_handle");
+  key_errors = PyUnicode_InternFromString ("errors");
+  if (key_errors == NULL)
+    return NULL;
   key_attach_kind = PyUnicode_InternFromString ("_rc_attach_kind");
   key_unused = PyUnicode_InternFromString ("_rc_never_a_keyword");
   if (key_release_handle == NULL || key_attach_kind == NULL || key_unused == NULL)
@@ -1322,6 +1404,13 @@ PyInit__refcount_fast (void)
   if (module == NULL)
     return NULL;
 
+  python_release = PyDescr_NewMethod (&PyGObject_Type, &python_release_def);
+  if (python_release == NULL || PyModule_AddObject (module, "python_release", python_release) < 0)
+    {
+      Py_XDECREF (python_release);
+      Py_DECREF (module);
+      return NULL;
+    }
   release_on_del = PyDescr_NewMethod (&PyGObject_Type, &release_on_del_def);
   if (release_on_del == NULL || PyModule_AddObject (module, "release_on_del", release_on_del) < 0)
     {
