@@ -353,6 +353,27 @@ install_descriptor (PyTypeObject *type,
   return result;
 }
 
+/* Puts the C methods `methods` on `arg`, a GObject class (the caller,
+ * `who`, names it in the error otherwise). */
+static int
+install_methods (PyObject    *arg,
+                 PyMethodDef *methods,
+                 const char  *who)
+{
+  PyTypeObject *type = (PyTypeObject *) arg;
+  PyMethodDef *method;
+
+  if (!PyType_Check (arg) || !PyType_IsSubtype (type, &PyGObject_Type))
+    {
+      PyErr_Format (PyExc_TypeError, "%s() takes a GObject class", who);
+      return -1;
+    }
+  for (method = methods; method->ml_name != NULL; method++)
+    if (install_descriptor (type, method->ml_name, PyDescr_NewMethod (type, method)) < 0)
+      return -1;
+  return 0;
+}
+
 /* install(cls, names): puts C method and property descriptors named in
  * `names` on cls. Method descriptors are called without building a bound
  * method, and getset descriptors without a Python frame. */
@@ -659,13 +680,20 @@ call_with_self (PyObject *function,
   return result;
 }
 
-/* The Python __init__, for everything the C one does not take. */
-static PyObject *
-cffi_init_in_python (PyObject *self,
-                     PyObject *args,
-                     PyObject *kwargs)
+/* A type id argument, None or a str: 1, with *type_id set (NULL for None);
+ * 0 for anything else, for the Python code to word the error; -1 with an
+ * exception set. */
+static int
+simple_type_id (PyObject    *obj,
+                const char **type_id)
 {
-  return call_with_self (cffi_python_init, self, args, kwargs);
+  *type_id = NULL;
+  if (obj == Py_None)
+    return 1;
+  if (!PyUnicode_CheckExact (obj))
+    return 0;
+  *type_id = PyUnicode_AsUTF8 (obj);
+  return *type_id != NULL ? 1 : -1;
 }
 
 /* DeletableCffiNativeHandle.__init__(self, handle, release_native,
@@ -685,7 +713,8 @@ fast_cffi_init (PyObject *self,
   PyObject *kind;
   gpointer address = NULL;
   gpointer release_address;
-  const char *type_id = NULL;
+  const char *type_id;
+  int typed;
   int parsed;
 
   if (cffi_python_init == NULL)
@@ -696,28 +725,25 @@ fast_cffi_init (PyObject *self,
 
   kind = _PyType_Lookup (Py_TYPE (self), key_init_kind);
   if (kind == NULL || !is_exact_zero (kind) || pygobject_get (self) != NULL)
-    return cffi_init_in_python (self, args, kwargs);
+    return call_with_self (cffi_python_init, self, args, kwargs);
 
   parsed = parse_arguments (args, 0, kwargs, keys, argv);
   if (parsed < 0)
     return NULL;
   if (parsed == 0)
-    return cffi_init_in_python (self, args, kwargs);
+    return call_with_self (cffi_python_init, self, args, kwargs);
 
   if (argv[0] == NULL || argv[1] == NULL ||
       (argv[3] != NULL && !is_exact_zero (argv[3])) ||
       (argv[0] != Py_None && !known_cdata_address (argv[0], FALSE, &address)) ||
       !known_cdata_address (argv[1], TRUE, &release_address) || release_address == NULL)
-    return cffi_init_in_python (self, args, kwargs);
+    return call_with_self (cffi_python_init, self, args, kwargs);
 
-  if (argv[2] != Py_None)
-    {
-      if (!PyUnicode_CheckExact (argv[2]))
-        return cffi_init_in_python (self, args, kwargs);
-      type_id = PyUnicode_AsUTF8 (argv[2]);
-      if (type_id == NULL)
-        return NULL;
-    }
+  typed = simple_type_id (argv[2], &type_id);
+  if (typed < 0)
+    return NULL;
+  if (typed == 0)
+    return call_with_self (cffi_python_init, self, args, kwargs);
 
   attach_object (self, rc_deletable_native_handle_new_native (address, release_address, type_id));
   if (address != NULL && keep_handle (self, argv[0], Py_TYPE (self) == cffi_base_type) < 0)
@@ -966,7 +992,8 @@ fast_cffi_handle_init (PyObject *self,
   PyObject *keys[4] = { key_handle, key_type_id, key_prior_ref_count, key_unused };
   PyObject *kind;
   gpointer address = NULL;
-  const char *type_id = NULL;
+  const char *type_id;
+  int typed;
   GError *error = NULL;
   int parsed;
 
@@ -988,14 +1015,11 @@ fast_cffi_handle_init (PyObject *self,
       (argv[0] != Py_None && !known_cdata_address (argv[0], FALSE, &address)))
     return call_with_self (cffi_handle_python_init, self, args, kwargs);
 
-  if (argv[1] != Py_None)
-    {
-      if (!PyUnicode_CheckExact (argv[1]))
-        return call_with_self (cffi_handle_python_init, self, args, kwargs);
-      type_id = PyUnicode_AsUTF8 (argv[1]);
-      if (type_id == NULL)
-        return NULL;
-    }
+  typed = simple_type_id (argv[1], &type_id);
+  if (typed < 0)
+    return NULL;
+  if (typed == 0)
+    return call_with_self (cffi_handle_python_init, self, args, kwargs);
 
   if (attach_python_object (self, type_id, 0) < 0)
     return NULL;
@@ -1051,9 +1075,10 @@ fast_configure_stash (PyObject *module,
   Py_RETURN_NONE;
 }
 
-static PyMethodDef cffi_handle_init_def = {
-  "__init__", (PyCFunction) (void (*) (void)) fast_cffi_handle_init, METH_VARARGS | METH_KEYWORDS,
-  "Makes a handle to a cffi pointer.",
+static PyMethodDef cffi_handle_methods[] = {
+  { "__init__", (PyCFunction) (void (*) (void)) fast_cffi_handle_init, METH_VARARGS | METH_KEYWORDS,
+    "Makes a handle to a cffi pointer." },
+  { NULL, NULL, 0, NULL },
 };
 
 /* install_cffi_handle(cls): puts the C __init__ of CffiNativeHandle on cls. */
@@ -1061,13 +1086,7 @@ static PyObject *
 fast_install_cffi_handle (PyObject *module,
                           PyObject *arg)
 {
-  if (!PyType_Check (arg) || !PyType_IsSubtype ((PyTypeObject *) arg, &PyGObject_Type))
-    {
-      PyErr_SetString (PyExc_TypeError, "install_cffi_handle() takes a GObject class");
-      return NULL;
-    }
-  if (install_descriptor ((PyTypeObject *) arg, "__init__",
-                          PyDescr_NewMethod ((PyTypeObject *) arg, &cffi_handle_init_def)) < 0)
+  if (install_methods (arg, cffi_handle_methods, "install_cffi_handle") < 0)
     return NULL;
   Py_RETURN_NONE;
 }
@@ -1111,7 +1130,8 @@ fast_deletable_new (PyObject *module,
   PyObject *cls;
   gpointer address = NULL;
   gpointer release_address = NULL;
-  const char *type_id = NULL;
+  const char *type_id;
+  int typed;
   int parsed;
 
   if (deletable_python_new == NULL)
@@ -1132,14 +1152,11 @@ fast_deletable_new (PyObject *module,
       !simple_address (argv[1], TRUE, &release_address) || release_address == NULL)
     return PyObject_Call (deletable_python_new, args, kwargs);
 
-  if (argv[2] != Py_None)
-    {
-      if (!PyUnicode_CheckExact (argv[2]))
-        return PyObject_Call (deletable_python_new, args, kwargs);
-      type_id = PyUnicode_AsUTF8 (argv[2]);
-      if (type_id == NULL)
-        return NULL;
-    }
+  typed = simple_type_id (argv[2], &type_id);
+  if (typed < 0)
+    return NULL;
+  if (typed == 0)
+    return PyObject_Call (deletable_python_new, args, kwargs);
 
   return new_native_object ((PyTypeObject *) cls, argv[0], address, release_address, type_id);
 }
@@ -1215,19 +1232,9 @@ static PyObject *
 fast_install_cffi (PyObject *module,
                    PyObject *arg)
 {
-  PyTypeObject *type;
-  PyMethodDef *method;
-
-  if (!PyType_Check (arg) || !PyType_IsSubtype ((PyTypeObject *) arg, &PyGObject_Type))
-    {
-      PyErr_SetString (PyExc_TypeError, "install_cffi() takes a GObject class");
-      return NULL;
-    }
-  type = (PyTypeObject *) arg;
-  for (method = cffi_methods; method->ml_name != NULL; method++)
-    if (install_descriptor (type, method->ml_name, PyDescr_NewMethod (type, method)) < 0)
-      return NULL;
-  Py_XSETREF (cffi_base_type, (PyTypeObject *) Py_NewRef (type));
+  if (install_methods (arg, cffi_methods, "install_cffi") < 0)
+    return NULL;
+  Py_XSETREF (cffi_base_type, (PyTypeObject *) Py_NewRef (arg));
   Py_RETURN_NONE;
 }
 
