@@ -86,15 +86,13 @@ def _init_kind(cls) -> int:
     `_release_handle`; 2: for subclasses that change the release (or without
     the C accelerator), CffiNativeHandle's way (see
     NativeHandle._rc_attach_kind in refcount.base).
+
+    Apart from `_release_handle`, the tests are CffiNativeHandle's: the
+    accelerator, do_release_handle, then the checks.
     """
-    if _fast is None:
+    if getattr(cls, "_release_handle") is not DeletableCffiNativeHandle._release_handle:
         return 2
-    base = DeletableCffiNativeHandle
-    if any(getattr(cls, name) is not getattr(base, name) for name in ("_release_handle", "do_release_handle")):
-        return 2
-    if any(getattr(cls, name) is not getattr(base, name) for name in ("_is_valid_handle", "_set_handle", "set_handle")):
-        return 1
-    return 0
+    return cls._rc_compute_attach_kind()
 
 
 class _InitSignature:
