@@ -63,3 +63,32 @@ count_of (gpointer handle)
 {
   return rc_reference_counter_get_reference_count (RC_REFERENCE_COUNTER (handle));
 }
+
+/* Counts the native frees of up to two watched objects, and their order,
+ * through the test library's freed callback (rc_tn_set_freed_callback()). */
+typedef struct
+{
+  gpointer watched[2];
+  int freed[2];
+  int order[4];
+  int n_order;
+} FreedLog;
+
+static inline void
+freed_cb (void *obj,
+          int   kind,
+          void *user_data)
+{
+  FreedLog *log = user_data;
+  int i;
+
+  for (i = 0; i < 2; i++)
+    {
+      if (obj == log->watched[i])
+        {
+          log->freed[i]++;
+          if (log->n_order < (int) G_N_ELEMENTS (log->order))
+            log->order[log->n_order++] = i;
+        }
+    }
+}

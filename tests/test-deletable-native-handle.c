@@ -87,33 +87,6 @@ record_handle_new (gpointer    ptr,
   return rc_deletable_native_handle_new (ptr, record_release, record, record_notify, type_id);
 }
 
-typedef struct
-{
-  gpointer watched[2];
-  int freed[2];
-  int order[4];
-  int n_order;
-} FreedLog;
-
-static void
-freed_cb (void *obj,
-          int   kind,
-          void *user_data)
-{
-  FreedLog *log = user_data;
-  int i;
-
-  for (i = 0; i < 2; i++)
-    {
-      if (obj == log->watched[i])
-        {
-          log->freed[i]++;
-          if (log->n_order < (int) G_N_ELEMENTS (log->order))
-            log->order[log->n_order++] = i;
-        }
-    }
-}
-
 static int release_without_data_calls;
 
 static void

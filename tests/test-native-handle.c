@@ -162,34 +162,6 @@ expect_release_failure (void)
   g_test_expect_message ("Refcount", G_LOG_LEVEL_WARNING, "*Failed to release native handle*");
 }
 
-/* Counts the native frees of one object, through the fixture's callback. */
-typedef struct
-{
-  gpointer watched[2];
-  int freed[2];
-  int order[4];
-  int n_order;
-} FreedLog;
-
-static void
-freed_cb (void *obj,
-          int   kind,
-          void *user_data)
-{
-  FreedLog *log = user_data;
-  int i;
-
-  for (i = 0; i < 2; i++)
-    {
-      if (obj == log->watched[i])
-        {
-          log->freed[i]++;
-          if (log->n_order < (int) G_N_ELEMENTS (log->order))
-            log->order[log->n_order++] = i;
-        }
-    }
-}
-
 /* ---------------------------------------------------------------------- */
 /* Tests                                                                  */
 
