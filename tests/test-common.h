@@ -92,3 +92,33 @@ freed_cb (void *obj,
         }
     }
 }
+
+/* The five properties of a handle, read through GObject, are these. */
+static inline void
+assert_handle_properties (gpointer    h,
+                          gpointer    expected_handle,
+                          const char *expected_type_id,
+                          int         expected_count,
+                          int         expected_prior,
+                          gboolean    expected_disposed)
+{
+  gpointer handle = NULL;
+  char *type_id = NULL;
+  int count = -1;
+  int prior = -1;
+  gboolean disposed = !expected_disposed;
+
+  g_object_get (h,
+                "handle", &handle,
+                "type-id", &type_id,
+                "reference-count", &count,
+                "prior-ref-count", &prior,
+                "disposed", &disposed,
+                NULL);
+  g_assert_true (handle == expected_handle);
+  g_assert_cmpstr (type_id, ==, expected_type_id);
+  g_assert_cmpint (count, ==, expected_count);
+  g_assert_cmpint (prior, ==, expected_prior);
+  g_assert_cmpint (disposed, ==, expected_disposed);
+  g_free (type_id);
+}

@@ -288,19 +288,7 @@ test_properties (void)
   dog = rc_tn_dog_new ("Rex");
   h = dog_handle_new (dog, 2, DOG_TYPE_ID);
 
-  g_object_get (h,
-                "handle", &handle,
-                "type-id", &type_id,
-                "reference-count", &count,
-                "prior-ref-count", &prior,
-                "disposed", &disposed,
-                NULL);
-  g_assert_true (handle == dog);
-  g_assert_cmpstr (type_id, ==, DOG_TYPE_ID);
-  g_assert_cmpint (count, ==, 3);
-  g_assert_cmpint (prior, ==, 2);
-  g_assert_false (disposed);
-  g_clear_pointer (&type_id, g_free);
+  assert_handle_properties (h, dog, DOG_TYPE_ID, 3, 2, FALSE);
 
   rc_reference_counter_add_ref (RC_REFERENCE_COUNTER (h));
   g_object_get (h, "reference-count", &count, NULL);

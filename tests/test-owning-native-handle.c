@@ -360,25 +360,12 @@ test_properties (void)
   gpointer handle = NULL;
   char *type_id = NULL;
   int count = -1;
-  int prior = -1;
   gboolean disposed = TRUE;
 
   state_begin (&state);
   dog = rc_tn_dog_new ("Rex");
   h = rc_owning_native_handle_new (dog, DOG_TYPE_ID);
-  g_object_get (h,
-                "handle", &handle,
-                "type-id", &type_id,
-                "reference-count", &count,
-                "prior-ref-count", &prior,
-                "disposed", &disposed,
-                NULL);
-  g_assert_true (handle == dog);
-  g_assert_cmpstr (type_id, ==, DOG_TYPE_ID);
-  g_assert_cmpint (count, ==, 1);
-  g_assert_cmpint (prior, ==, 0);
-  g_assert_false (disposed);
-  g_clear_pointer (&type_id, g_free);
+  assert_handle_properties (h, dog, DOG_TYPE_ID, 1, 0, FALSE);
 
   rc_native_handle_release (as_handle (h));
   g_object_get (h,
