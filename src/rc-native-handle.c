@@ -942,8 +942,6 @@ depends_on (RcNativeHandle *from,
  *   (directly or through its own dependencies: a cycle would keep each of
  *   its handles alive forever), or to %RC_ERROR_DISPOSED if either handle is
  *   released, being released, or has no native pointer yet
- *
- * Since: 0.2
  */
 gboolean
 rc_native_handle_add_dependency (RcNativeHandle  *self,
@@ -1027,8 +1025,6 @@ rc_native_handle_add_dependency (RcNativeHandle  *self,
  * Returns: (transfer container) (element-type RcNativeHandle): the
  *   dependencies; they stay valid while @self holds them, that is until
  *   @self is released
- *
- * Since: 0.2
  */
 GPtrArray *
 rc_native_handle_get_dependencies (RcNativeHandle *self)
@@ -1188,8 +1184,6 @@ tally_for (GHashTable *tallies,
  * `refcount.debug.live_report()`.
  *
  * Returns: (transfer full): the report, lines ending with a newline
- *
- * Since: 0.2
  */
 char *
 rc_debug_live_report (void)
