@@ -5,9 +5,8 @@
 
 #include "config.h"
 
-#include <string.h>
-
 #include <stdlib.h>
+#include <string.h>
 
 #include "rc-debug.h"
 #include "rc-error.h"
@@ -310,7 +309,6 @@ rc_native_handle_finalize (GObject *object)
   RcNativeHandle *self = RC_NATIVE_HANDLE (object);
   RcNativeHandlePrivate *priv = rc_native_handle_get_instance_private (self);
   int state = g_atomic_int_get (get_state (self));
-
   GPtrArray *dependencies = NULL;
 
   if (RC_STATE_PHASE (state) == RC_PHASE_OPEN &&
