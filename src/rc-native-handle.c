@@ -320,12 +320,14 @@ rc_native_handle_finalize (GObject *object)
                type_id_or_none (priv), RC_STATE_COUNT (state));
 
   /* Left only by a handle never released: its resource is leaked and still
-   * uses them, so their counted references stay taken; the objects go. */
-  if (priv->dependencies != NULL)
+   * uses them, so their counted references stay taken; the objects go.
+   * (A released handle's list went with its release; the flag, not the
+   * list, says so without reading what that release wrote.) */
+  if ((state & RC_STATE_DEPENDENCIES) != 0 && RC_STATE_PHASE (state) != RC_PHASE_RELEASED)
     {
       pthread_mutex_lock (&deps_lock);
       dependencies = g_steal_pointer (&priv->dependencies);
-      for (guint i = 0; i < dependencies->len; i++)
+      for (guint i = 0; dependencies != NULL && i < dependencies->len; i++)
         {
           RcNativeHandle *dependency = g_ptr_array_index (dependencies, i);
           RcNativeHandlePrivate *dependency_priv = rc_native_handle_get_instance_private (dependency);
