@@ -191,6 +191,27 @@ rc_native_handle_real_release_handle (RcNativeHandle *self)
   return FALSE;
 }
 
+/* Takes the dependency list of a handle that is released or finalized:
+ * its dependencies stop counting it as a dependant. */
+static GPtrArray *
+steal_dependencies (RcNativeHandlePrivate *priv)
+{
+  GPtrArray *dependencies;
+
+  pthread_mutex_lock (&deps_lock);
+  dependencies = g_steal_pointer (&priv->dependencies);
+  for (guint i = 0; dependencies != NULL && i < dependencies->len; i++)
+    {
+      RcNativeHandle *dependency = g_ptr_array_index (dependencies, i);
+      RcNativeHandlePrivate *dependency_priv = rc_native_handle_get_instance_private (dependency);
+
+      dependency_priv->n_dependants--;
+    }
+  pthread_mutex_unlock (&deps_lock);
+
+  return dependencies;
+}
+
 /* Runs in the one thread whose compare-and-swap moved the phase to
  * RELEASING; nobody else can touch the pointer or the count until the
  * phase leaves RELEASING. */
@@ -214,18 +235,8 @@ run_release_handle (RcNativeHandle *self)
 
       if (dependencies_flag != 0)
         {
-          GPtrArray *dependencies;
+          GPtrArray *dependencies = steal_dependencies (priv);
 
-          pthread_mutex_lock (&deps_lock);
-          dependencies = g_steal_pointer (&priv->dependencies);
-          for (guint i = 0; dependencies != NULL && i < dependencies->len; i++)
-            {
-              RcNativeHandle *dependency = g_ptr_array_index (dependencies, i);
-              RcNativeHandlePrivate *dependency_priv = rc_native_handle_get_instance_private (dependency);
-
-              dependency_priv->n_dependants--;
-            }
-          pthread_mutex_unlock (&deps_lock);
           /* (None when the only one asked for was refused.) */
           if (dependencies != NULL)
             release_dependencies (dependencies);
@@ -324,18 +335,7 @@ rc_native_handle_finalize (GObject *object)
    * (A released handle's list went with its release; the flag, not the
    * list, says so without reading what that release wrote.) */
   if ((state & RC_STATE_DEPENDENCIES) != 0 && RC_STATE_PHASE (state) != RC_PHASE_RELEASED)
-    {
-      pthread_mutex_lock (&deps_lock);
-      dependencies = g_steal_pointer (&priv->dependencies);
-      for (guint i = 0; dependencies != NULL && i < dependencies->len; i++)
-        {
-          RcNativeHandle *dependency = g_ptr_array_index (dependencies, i);
-          RcNativeHandlePrivate *dependency_priv = rc_native_handle_get_instance_private (dependency);
-
-          dependency_priv->n_dependants--;
-        }
-      pthread_mutex_unlock (&deps_lock);
-    }
+    dependencies = steal_dependencies (priv);
 
   if ((_rc_get_debug_flags () & RC_DEBUG_LEAKS) != 0)
     registry_remove (self, dependencies);
