@@ -139,3 +139,17 @@ def pytest_sessionfinish(session, exitstatus):
     if unproven and session.exitstatus == 0:
         reporter.write_line(f"{unproven} test(s) skipped or xfailed: counted as a failure", red=True)
         session.exitstatus = 1
+
+
+@pytest.fixture
+def frozen_gc():
+    """gc.freeze() for the test: gc.collect() then scans only the objects
+    the test created (a full collection of this process's heap takes some
+    0.1 s, which tests that collect in a loop cannot afford).  Everything is
+    unfrozen afterwards, before native_balance collects (which also
+    collected just before this fixture froze)."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()

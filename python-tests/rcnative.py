@@ -19,6 +19,7 @@ import cffi
 CDEF = """
 void *rc_tn_dog_new (const char *name);
 void *rc_tn_owner_new (void *dog);
+void *rc_tn_owner_new_borrowing (void *dog);
 void *rc_tn_croc_new (void);
 void rc_tn_add_ref (void *obj);
 void rc_tn_release (void *obj);
@@ -73,6 +74,7 @@ def load_ctypes_lib():
     signatures = {
         "rc_tn_dog_new": ([ctypes.c_char_p], vp),
         "rc_tn_owner_new": ([vp], vp),
+        "rc_tn_owner_new_borrowing": ([vp], vp),
         "rc_tn_croc_new": ([], vp),
         "rc_tn_add_ref": ([vp], None),
         "rc_tn_release": ([vp], None),
@@ -144,3 +146,93 @@ def timeout(seconds):
     """A deadlock guard's limit, scaled for slow runs (valgrind sets
     RC_TEST_TIMEOUT_MULTIPLIER): never a wait that synchronises anything."""
     return seconds * float(os.environ.get("RC_TEST_TIMEOUT_MULTIPLIER", "1"))
+
+
+# ---------------------------------------------------------------------------
+# The unloadable library (tests/unloadable/librc-test-unload.so) and Python
+# programs run in a subprocess
+# ---------------------------------------------------------------------------
+
+UNLOAD_CDEF = """
+void rc_tu_dog_release (void *dog);
+void rc_tu_release_with_data (void *handle, void *user_data);
+void rc_tu_notify (void *data);
+"""
+
+
+def unload_lib_path():
+    """The path of librc-test-unload.so, from RC_TEST_UNLOAD_LIB (set by meson):
+    a shared object no test program links with, whose functions release
+    objects of the test native library (it links with it)."""
+    path = os.environ.get("RC_TEST_UNLOAD_LIB")
+    if not path:
+        raise RuntimeError(
+            "RC_TEST_UNLOAD_LIB is not set: it must name tests/unloadable/librc-test-unload.so "
+            "of the build tree (meson test sets it)"
+        )
+    if not os.path.exists(path):
+        raise RuntimeError("RC_TEST_UNLOAD_LIB=%r does not exist" % path)
+    return path
+
+
+def is_loaded(path):
+    """Whether the shared object `path` is loaded in this process:
+    dlopen(path, RTLD_NOLOAD | RTLD_LAZY) succeeds.  That dlopen() takes a
+    reference when it succeeds: it is given back at once."""
+    import _ctypes
+
+    try:
+        probe = ctypes.CDLL(path, mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
+    except OSError:
+        return False
+    _ctypes.dlclose(probe._handle)
+    return True
+
+
+CRASH_MARKERS = ("Fatal Python error", "Segmentation fault", "core dumped", "Aborted", "SIGSEGV",
+                 "AddressSanitizer", "runtime error:")
+
+
+def run_python(script, *args, env=None, seconds=120):
+    """Runs `script` (Python source) in a new interpreter, the one running
+    the tests, with this process's environment (plus `env`; a value None
+    removes the variable).  Returns the CompletedProcess (text output).  A
+    crash of the child is its exit status (a negative signal number), never
+    the end of the test run."""
+    import subprocess
+    import sys
+    import tempfile
+
+    child_env = dict(os.environ)
+    child_env["RC_TEST_NATIVE_LIB"] = native_lib_path()
+    for key, value in (env or {}).items():
+        if value is None:
+            child_env.pop(key, None)
+        else:
+            child_env[key] = value
+    with tempfile.NamedTemporaryFile("w", suffix=".py", prefix="rc-child-", delete=False) as f:
+        f.write(script)
+        script_path = f.name
+    try:
+        return subprocess.run(
+            [sys.executable, script_path] + [str(a) for a in args],
+            env=child_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout(seconds),
+        )
+    finally:
+        os.unlink(script_path)
+
+
+def describe_run(process):
+    """Everything about a finished child, for assertion messages."""
+    return "exit status %s\n--- stdout:\n%s\n--- stderr:\n%s" % (
+        process.returncode, process.stdout, process.stderr)
+
+
+def assert_clean_exit(process):
+    """The child exited with status 0, without a crash or a Python error."""
+    assert process.returncode == 0, describe_run(process)
+    for marker in CRASH_MARKERS + ("Traceback", "Exception ignored"):
+        assert marker not in process.stderr, describe_run(process)

@@ -8,7 +8,9 @@ and over owner relations (an owner handle holding a dog handle, as in the
 pyrefcount sample) of: create, adopt (a second handle on a native object),
 add_ref, decrement_ref, release, dispose, acquire and a later release of the
 borrow, `with handle.borrow()`, `with handle:`, wrap/unwrap, links between
-handles (reference cycles), drop (del of a Python reference) and
+handles (reference cycles), add_dependency (the C-side dependency of an
+owner on another handle, which the owner's Python object also references,
+as real code keeps what it uses), drop (del of a Python reference) and
 gc.collect().
 
 After every step the library is compared with a model (see `HModel`,
@@ -22,6 +24,19 @@ handles, unreleased handles) and rc_tn_misuse_count() == 0.
 The cyclic garbage collector is disabled while an example runs: only the
 `gc_collect` rule collects cycles, so that the model knows exactly when a
 Python object dies.
+
+Dependencies in the model: a handle's dependencies (`HModel.deps`, keys in
+order of addition) are released once each, in reverse order, right after
+its own release; a handle that dies unreleased keeps their counts (never
+given back) and drops them.  A dependency is held by its owner's GObject,
+so its Python object lives as long as the owner does; whether a collection
+sees through that hold (it does not when PyGObject's toggle reference keeps
+the wrapper) is PyGObject's business, so for objects held that way alone
+the model takes what the collection did and checks all that follows.  A
+cycle of Python references through a dependency edge may never be
+collected (the documented limit): the teardown removes the `link`
+attributes when something is left, and add_dependency is not tried where
+an owner's `dog` attribute would close such a cycle.
 
 Profiles (see PROFILES): "ci" (the default: derandomized, so every run tries
 the same sequences, >= 2,000 examples), "dev" (random, quicker) and "long".
@@ -153,7 +168,8 @@ RELEASE_LOG = []
 # Addresses of the native objects freed, from the library's freed callback.
 FREED = []
 # What ran, for the report at the end of the test.
-STATS = {"examples": 0, "steps": 0, "longest": 0, "rules": collections.Counter()}
+STATS = {"examples": 0, "steps": 0, "longest": 0, "rules": collections.Counter(),
+         "dependencies": collections.Counter()}
 # Freeze the objects older than each example, so that gc.collect() only
 # scans the example's own objects (the main test sets it).
 FREEZE_PER_EXAMPLE = False
@@ -505,6 +521,9 @@ class HModel:
         self.main = True  # the machine holds it in self.objs
         self.borrows = 0  # outstanding acquire() records holding it
         self.out = set()  # keys of the handles its Python object references
+        self.links = set()  # the part of `out` made by the link rule
+        self.dep_refs = set()  # the part of `out` made by add_dependency
+        self.deps = []  # keys of its dependencies, in order of addition (unreleased)
         self.dog_key = None  # for owners
         self.wref = None
         self.buffer_ref = None  # weakref to an ffi.new buffer
@@ -609,6 +628,10 @@ class ModelMachine(RuleBasedStateMachine):
             self._n_unref(m.native)
         if m.dog_key is not None:
             self._m_release(self.handles[m.dog_key])
+        # Then its dependencies, in reverse order of addition, one count each.
+        deps, m.deps = m.deps, []
+        for key in reversed(deps):
+            self._m_release(self.handles[key])
 
     def _m_py_release(self, m):
         """release()/dispose() as the Python class does it."""
@@ -634,31 +657,67 @@ class ModelMachine(RuleBasedStateMachine):
             todo.extend(t for t in self.handles[k].out if t in allowed and t not in seen)
         return seen
 
-    def _settle(self, full_gc=False):
-        """Which Python objects died in this step: the unreachable ones,
-        except (without a collection) those kept by a reference cycle."""
-        alive = {k for k, m in self.handles.items() if m.py_alive}
-        roots = [k for k in alive if self.handles[k].main or self.handles[k].borrows]
-        unreachable = alive - self._closure(roots, alive)
-        if not full_gc:
-            in_cycles = {
-                k for k in unreachable
-                if k in self._closure(self.handles[k].out, unreachable)
-            }
-            unreachable -= self._closure(in_cycles, unreachable)
-        for k in sorted(unreachable):
+    def _roots(self, alive, holds=True):
+        """What keeps Python objects alive from outside the example's object
+        graph: the machine's references, borrows, and (with `holds`)
+        owners' GObjects: the dependencies of every live, unreleased
+        handle."""
+        roots = {k for k in alive if self.handles[k].main or self.handles[k].borrows}
+        if holds:
+            for k in alive:
+                roots.update(d for d in self.handles[k].deps if d in alive)
+        return roots
+
+    def _kill(self, keys):
+        """The Python objects of `keys` die (and their GObjects with them)."""
+        for k in sorted(keys):
             self.handles[k].py_alive = False
-        for k in sorted(unreachable):
+        for k in sorted(keys):
             m = self.handles[k]
             # The wrapper's own reference is given back once.
             if not m.wrapper_dropped:
                 m.wrapper_dropped = True
                 self._m_release(m)
+        for k in sorted(keys):
+            m = self.handles[k]
+            if not m.disposed:
+                # Finalized unreleased: the dependencies' counts stay taken,
+                # the objects are dropped.
+                m.deps = []
+
+    def _settle(self, full_gc=False):
+        """Which Python objects died in this step: with a collection, the
+        garbage found from the roots; then, as long as something changes,
+        the unreachable ones, except those kept by a reference cycle."""
+        if full_gc:
+            alive = {k for k, m in self.handles.items() if m.py_alive}
+            garbage = alive - self._closure(self._roots(alive), alive)
+            self._kill(garbage)
+            # Objects held only by owners' GObjects: a wrapper the collector
+            # cannot see through (PyGObject's toggle reference, for wrappers
+            # with an instance dict) survives a collection that frees its
+            # owner; others may go with it.  Which one is PyGObject's and the
+            # overrides' business: the model takes what happened, and checks
+            # everything that follows from it.
+            maybe = alive - self._closure(self._roots(alive, holds=False), alive) - garbage
+            died = {k for k in maybe if self.handles[k].wref() is None}
+            if died:
+                self._kill(died)
+        while True:
+            alive = {k for k, m in self.handles.items() if m.py_alive}
+            unreachable = alive - self._closure(self._roots(alive), alive)
+            in_cycles = {
+                k for k in unreachable
+                if k in self._closure(self.handles[k].out, unreachable)
+            }
+            unreachable -= self._closure(in_cycles, unreachable)
+            if not unreachable:
+                return
+            self._kill(unreachable)
 
     def _reachable_keys(self):
         alive = {k for k, m in self.handles.items() if m.py_alive}
-        roots = [k for k in alive if self.handles[k].main or self.handles[k].borrows]
-        return sorted(self._closure(roots, alive))
+        return sorted(self._closure(self._roots(alive), alive))
 
     def _pick(self, i, predicate=lambda m: True):
         keys = [k for k in self._reachable_keys() if predicate(self.handles[k])]
@@ -709,6 +768,10 @@ class ModelMachine(RuleBasedStateMachine):
                 continue
             live_handles += 1
             assert obj.reference_count == m.count, "%r: reference_count %d" % (m, obj.reference_count)
+            deps = obj.get_dependencies()
+            assert [id(d) for d in deps] == [id(self._obj(self.handles[k])) for k in m.deps], (
+                "%r: get_dependencies() %r, expected %r" % (m, deps, [self.handles[k] for k in m.deps]))
+            del deps
             assert obj.disposed is m.disposed, "%r: disposed %r" % (m, obj.disposed)
             assert obj.is_invalid is m.disposed, m
             handle = obj.get_handle()
@@ -964,6 +1027,105 @@ class ModelMachine(RuleBasedStateMachine):
             return
         setattr(self._obj(a), "link_%d" % b.key, self._obj(b))
         a.out.add(b.key)
+        a.links.add(b.key)
+
+    def _dependency_closure(self, key):
+        """The keys `key` depends on, directly or transitively."""
+        seen = set()
+        todo = list(self.handles[key].deps)
+        while todo:
+            k = todo.pop()
+            if k not in seen:
+                seen.add(k)
+                todo.extend(self.handles[k].deps)
+        return seen
+
+    def _held_closure(self, key):
+        """The keys reachable from `key` through the Python references the
+        teardown cannot remove: owners' `dog` attributes, and the
+        dependency attributes of dependencies still held."""
+        seen = set()
+        todo = [key]
+        while todo:
+            k = todo.pop()
+            if k in seen:
+                continue
+            seen.add(k)
+            m = self.handles[k]
+            todo.extend(m.deps)
+            if m.dog_key is not None:
+                todo.append(m.dog_key)
+        return seen
+
+    def _expected_dependency_error(self, a, b):
+        """The Refcount.Error of a.add_dependency(b), None if accepted; the
+        conditions in the order the reference manual lists them."""
+        if a.key == b.key:
+            return Refcount.Error.CYCLE
+        if a.disposed or b.disposed:
+            return Refcount.Error.DISPOSED
+        if a.key in self._dependency_closure(b.key):
+            return Refcount.Error.CYCLE
+        return None
+
+    @rule(i=INDEX, j=INDEX)
+    @_guarded
+    def add_dependency(self, i, j):
+        """a.add_dependency(b), and a.dep_N = b: the owner's Python object
+        also references what it depends on."""
+        a = self._pick(i)
+        b = self._pick(j)
+        if a is None:
+            return
+        if (a.key != b.key and a.key in self._held_closure(b.key)
+                and a.key not in self._dependency_closure(b.key)):
+            # b's Python object holds a's (an owner's dog attribute on the
+            # way): the dependency would close a cycle through a C edge,
+            # which no collection frees (the documented limit) and the
+            # teardown cannot break.
+            return
+        expected = self._expected_dependency_error(a, b)
+        # A handle at count 0 that was never released (decrement_ref, a raw
+        # adjustment) may be taken as open or refused as released; what it
+        # must never be is released by the call.
+        may_refuse = expected is None and any(not m.disposed and m.count == 0 for m in (a, b))
+        try:
+            self._obj(a).add_dependency(self._obj(b))
+        except GLib.Error as error:
+            assert error.domain == RC_ERROR_DOMAIN, (error.domain, error.message)
+            if may_refuse and error.code == int(Refcount.Error.DISPOSED):
+                STATS["dependencies"]["refused at count 0"] += 1
+                return
+            assert expected is not None, "%r.add_dependency(%r) refused: %s" % (a, b, error.message)
+            assert error.code == int(expected), (
+                "%r.add_dependency(%r): code %d (%s), expected %s" % (a, b, error.code, error.message, expected))
+            STATS["dependencies"]["refused " + expected.value_nick] += 1
+            return
+        assert expected is None, "%r.add_dependency(%r) accepted, expected %s" % (a, b, expected)
+        STATS["dependencies"]["accepted"] += 1
+        self._m_add_ref(b)
+        a.deps.append(b.key)
+        setattr(self._obj(a), "dep_%d" % b.key, self._obj(b))
+        a.out.add(b.key)
+        a.dep_refs.add(b.key)
+
+    @_guarded
+    def unlink_all(self):
+        """Removes every link attribute, and the dependency attributes of
+        dependencies no longer held (teardown: a cycle through a dependency
+        edge is never collected)."""
+        # Every object first: removing one attribute may end another.
+        objs = [(m, self._obj(m)) for m in self.handles.values() if m.py_alive]
+        for m, obj in objs:
+            stale = m.dep_refs - set(m.deps)
+            for key in m.links:
+                delattr(obj, "link_%d" % key)
+            for key in stale:
+                delattr(obj, "dep_%d" % key)
+            m.dep_refs -= stale
+            m.out = m.dep_refs | ({m.dog_key} if m.dog_key is not None else set())
+            m.links = set()
+        del objs, obj
 
     @precondition(lambda self: self.objs)
     @rule(i=INDEX)
@@ -998,6 +1160,13 @@ class ModelMachine(RuleBasedStateMachine):
         for key in sorted(self.objs):
             self.drop(i=0)
         self.gc_collect()
+        # Left: cycles through dependency edges, and what only their
+        # collection frees (one more collection per level of dependency).
+        for _ in range(MAX_HANDLES + 1):
+            if not any(m.py_alive for m in self.handles.values()):
+                break
+            self.unlink_all()
+            self.gc_collect()
         assert not any(m.py_alive for m in self.handles.values())
         # Handles dropped with outstanding references leave their native
         # object alive (that is the contract): release those natively.
@@ -1060,7 +1229,8 @@ def cheap_filter_events():
 def test_model_stateful(capsys, record_property):
     global FREEZE_PER_EXAMPLE
     used = model_settings()
-    STATS.update(examples=0, steps=0, longest=0, rules=collections.Counter())
+    STATS.update(examples=0, steps=0, longest=0, rules=collections.Counter(),
+                 dependencies=collections.Counter())
     start = time.monotonic()
     FREEZE_PER_EXAMPLE = True
     try:
@@ -1075,17 +1245,21 @@ def test_model_stateful(capsys, record_property):
     record_property("model_steps", STATS["steps"])
     with capsys.disabled():
         print(
-            "\n[model] profile %s: %d examples, %d steps (longest %d), %.1f s; rules: %s"
+            "\n[model] profile %s: %d examples, %d steps (longest %d), %.1f s; rules: %s; add_dependency: %s"
             % (profile_name(), STATS["examples"], STATS["steps"], STATS["longest"], elapsed,
-               ", ".join("%s %d" % kv for kv in sorted(STATS["rules"].items())))
+               ", ".join("%s %d" % kv for kv in sorted(STATS["rules"].items())),
+               ", ".join("%s %d" % kv for kv in sorted(STATS["dependencies"].items())))
         )
     if profile_name() == "ci":
         assert used.max_examples >= MIN_CI_EXAMPLES
         assert STATS["examples"] >= MIN_CI_EXAMPLES, STATS
+        # Dependencies were taken, and refused for each reason.
+        for outcome in ("accepted", "refused cycle", "refused disposed"):
+            assert STATS["dependencies"][outcome] > 0, (outcome, STATS["dependencies"])
     # Every rule ran (a precondition that is never true is a broken test).
     for name in ("create", "adopt", "create_buffer", "create_owner", "view", "add_ref",
                  "decrement_ref", "release", "dispose", "with_block", "acquire",
-                 "release_borrow", "borrow", "wrap_unwrap", "link", "drop", "gc_collect"):
+                 "release_borrow", "borrow", "wrap_unwrap", "link", "add_dependency", "drop", "gc_collect"):
         assert STATS["rules"][name] > 0, name
 
 
@@ -1154,4 +1328,53 @@ def test_regression_no_release_handle_and_view():
     state.with_block(i=1)
     state.drop(i=0)
     state.wrap_unwrap(i=0)
+    state.teardown()
+
+
+def test_regression_dependency_outlives_the_callers_reference():
+    state = ModelMachine()
+    state.create(kind=K.gi_subclass, prior=0)
+    state.create(kind=K.cffi_custom, prior=0)
+    state.add_dependency(i=1, j=0)
+    state.drop(i=0)
+    state.gc_collect()
+    state.drop(i=0)
+    state.teardown()
+
+
+def test_regression_dependency_refusals():
+    state = ModelMachine()
+    state.create(kind=K.gi_deletable_cffi, prior=0)
+    state.create(kind=K.cffi_deletable_python, prior=1)
+    state.create(kind=K.gi_deletable_python, prior=0)
+    state.add_dependency(i=0, j=0)  # itself: a cycle
+    state.add_dependency(i=2, j=1)
+    state.add_dependency(i=1, j=0)
+    state.add_dependency(i=0, j=2)  # 0 -> 2 -> 1 -> 0: a cycle
+    state.add_dependency(i=2, j=1)  # a duplicate: counts twice
+    state.release(i=0)
+    state.add_dependency(i=1, j=0)  # released: disposed
+    state.teardown()
+
+
+def test_regression_cycle_through_a_dependency_edge():
+    state = ModelMachine()
+    state.create(kind=K.gi_subclass, prior=0)
+    state.create(kind=K.cffi_deletable, prior=0)
+    state.add_dependency(i=0, j=1)
+    state.link(i=1, j=0)
+    state.link(i=1, j=1)
+    state.drop(i=0)
+    state.drop(i=0)
+    state.gc_collect()
+    state.teardown()
+
+
+def test_regression_dependency_of_a_leaked_owner_stays_counted():
+    state = ModelMachine()
+    state.create(kind=K.cffi_factory_mapped, prior=0)
+    state.create(kind=K.gi_subclass_set_later, prior=1)
+    state.add_dependency(i=1, j=0)
+    state.drop(i=1)
+    state.drop(i=0)
     state.teardown()

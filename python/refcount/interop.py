@@ -1,8 +1,11 @@
 """Handles to native pointers obtained through cffi (pyrefcount's interop)."""
 
+import ctypes
 import inspect
+import os
 from typing import Any, Callable, Dict, Optional
 
+import _ctypes
 from cffi import FFI
 
 from refcount._gi import Refcount
@@ -123,6 +126,63 @@ if _fast is not None:
     _install_c_init(CffiNativeHandle, _fast.install_cffi_handle)
 
 
+class _DlInfo(ctypes.Structure):
+    _fields_ = [
+        ("dli_fname", ctypes.c_char_p),
+        ("dli_fbase", ctypes.c_void_p),
+        ("dli_sname", ctypes.c_char_p),
+        ("dli_saddr", ctypes.c_void_p),
+    ]
+
+
+_dladdr = ctypes.CDLL(None).dladdr
+_dladdr.argtypes = [ctypes.c_void_p, ctypes.POINTER(_DlInfo)]
+_dladdr.restype = ctypes.c_int
+
+
+class _NativeRelease:
+    """A native release function (a cffi or ctypes function, an address)
+    for the handles released from Python (without the C accelerator, and
+    for classes that release through `_release_handle`): called through its
+    address, as the native path does, with the library that contains it kept
+    loaded until the call, so that a library closed meanwhile (cffi closes an
+    `ffi.dlopen()` library when its object is collected) is not called into
+    unmapped. The native path pins in C (see RcDeletableNativeHandle); this
+    one holds a dlopen() reference of its own, per handle."""
+
+    _signature = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+
+    def __init__(self, address: int):
+        self._call = self._signature(address)
+        self._library = None
+        info = _DlInfo()
+        if _dladdr(address, ctypes.byref(info)) and info.dli_fname:
+            try:  # one more reference to the object, if it can be named
+                self._library = ctypes.CDLL(info.dli_fname.decode(), mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
+            except OSError:
+                pass  # the main program: never unloaded
+
+    @classmethod
+    def of(cls, release_native: Any) -> "Optional[_NativeRelease]":
+        """None for a Python callable (or anything not native)."""
+        try:
+            address = _overrides.release_address_of(release_native)
+        except (TypeError, ValueError):
+            return None  # pyrefcount's own error comes at the call
+        return None if address is None else cls(address)
+
+    def __call__(self, handle: Any) -> None:
+        self._call(_overrides.address_of(handle))
+        self._unpin()  # the library may go now
+
+    def _unpin(self) -> None:
+        library, self._library = self._library, None
+        if library is not None:
+            _ctypes.dlclose(library._handle)
+
+    __del__ = _unpin  # never called: it has nothing to keep loaded
+
+
 class DeletableCffiNativeHandle(CffiNativeHandle):
     """A handle released by calling `release_native(handle)`.
 
@@ -151,6 +211,9 @@ class DeletableCffiNativeHandle(CffiNativeHandle):
     ):
         if type(self)._rc_init_kind == 2:
             self._release_native = release_native
+            native = _NativeRelease.of(release_native)
+            if native is not None:
+                self._rc_native_release = native
             super().__init__(handle, type_id=type_id, prior_ref_count=prior_ref_count)
             return
         _overrides._check_arguments(prior_ref_count, type_id)
@@ -171,6 +234,10 @@ class DeletableCffiNativeHandle(CffiNativeHandle):
     def _release_handle(self) -> bool:
         # The release of handles released by a Python callable (or None),
         # and of subclasses that call it from their own.
+        native = self.__dict__.get("_rc_native_release")
+        if native is not None:
+            native(self.get_handle())
+            return True
         release_native = self.__dict__.get("_release_native")
         if release_native is not None:
             release_native(self.get_handle())
