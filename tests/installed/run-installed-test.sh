@@ -3,13 +3,14 @@
 # GIR and the HTML reference) into a scratch directory and builds a small
 # program against that copy alone, through pkg-config, then checks what else
 # an install must hold (GIR, typelib, HTML reference).
-#   run-installed-test.sh BUILD_DIR SOURCE_DIR CC [PYTHON]
+#   run-installed-test.sh BUILD_DIR SOURCE_DIR CC [PYTHON [VALAC]]
 set -euo pipefail
 
 build_dir=$1
 source_dir=$2
 cc=$3
 python=${4:-}
+valac=${5:-}
 
 destdir=$(mktemp -d)
 trap 'rm -rf "$destdir"' EXIT
@@ -81,5 +82,17 @@ assert fast is not None and fast.__file__.startswith(destdir), fast
 print("installed python: C accelerator from", fast.__file__)
 PY
   )
+fi
+if [ -n "$valac" ]; then
+  # The VAPI from the installed prefix alone; gobject-2.0 comes from
+  # refcount-1.deps, the C flags from the installed refcount-1.pc.
+  for f in refcount-1.vapi refcount-1.deps; do
+    [ -n "$(find "$destdir" -name "$f")" ] || { echo "$f was not installed"; exit 1; }
+    echo "installed: $f"
+  done
+  vapidir=$(dirname "$(find "$destdir" -name refcount-1.vapi | head -n 1)")
+  (cd "$destdir" && "$valac" --quiet --vapidir="$vapidir" --pkg refcount-1 \
+     -o "$destdir/consumer-vala" "$source_dir/tests/installed/consumer.vala" -X -w)
+  LD_LIBRARY_PATH=$libdir "$destdir/consumer-vala"
 fi
 echo "installed-consumer: ok"
