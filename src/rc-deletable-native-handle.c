@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "rc-deletable-native-handle.h"
+#include "rc-library-pin-private.h"
 #include "rc-native-handle-private.h"
 
 /**
@@ -35,6 +36,16 @@
  * |[<!-- language="Python" -->
  * dog = Refcount.DeletableNativeHandle.new_native(ptr, release_address, "DOG_PTR")
  * ]|
+ *
+ * The shared object that contains the release function (and the destroy
+ * notify of rc_deletable_native_handle_new()) stays loaded until the release
+ * has run: a library closed with dlclose() while handles of its functions
+ * are alive (cffi closes an `ffi.dlopen()` library when its object is
+ * collected) is unloaded only after the last of them is released, instead
+ * of leaving them to call into unmapped memory. Functions of the main
+ * program, of the objects it was linked with and of refcount's own
+ * dependencies need no such pin; for the others the cost is paid per
+ * distinct function, not per handle.
  */
 
 struct _RcDeletableNativeHandle
@@ -44,6 +55,9 @@ struct _RcDeletableNativeHandle
   RcReleaseFunc func;
   gpointer user_data;
   GDestroyNotify notify;
+  /* Keep the objects of the release function and of the notify loaded. */
+  RcLibraryPin *release_pin;
+  RcLibraryPin *notify_pin;
 };
 
 G_DEFINE_FINAL_TYPE (RcDeletableNativeHandle, rc_deletable_native_handle, RC_TYPE_NATIVE_HANDLE)
@@ -61,6 +75,24 @@ call_native_release (gpointer handle,
   func (handle);
 }
 
+/* Takes the release function, and pins the objects that contain the
+ * native code it will run. */
+static void
+set_release (RcDeletableNativeHandle *self,
+             RcReleaseFunc            func,
+             gpointer                 user_data,
+             GDestroyNotify           notify,
+             gconstpointer            native_code)
+{
+  self->func = func;
+  self->user_data = user_data;
+  self->notify = notify;
+  self->release_pin = _rc_library_pin_acquire (native_code);
+  self->notify_pin = _rc_library_pin_acquire (notify);
+}
+
+/* After the release, or at finalize without one: the function, its data
+ * and the pins go; the notify runs before its own pin is given back. */
 static void
 drop_user_data (RcDeletableNativeHandle *self)
 {
@@ -70,6 +102,8 @@ drop_user_data (RcDeletableNativeHandle *self)
   self->func = NULL;
   if (notify != NULL)
     notify (user_data);
+  g_clear_pointer (&self->release_pin, _rc_library_pin_release);
+  g_clear_pointer (&self->notify_pin, _rc_library_pin_release);
 }
 
 static gboolean
@@ -143,9 +177,7 @@ rc_deletable_native_handle_new (gpointer        handle,
   g_return_val_if_fail (func != NULL, NULL);
 
   self = g_object_new (RC_TYPE_DELETABLE_NATIVE_HANDLE, NULL);
-  self->func = func;
-  self->user_data = user_data;
-  self->notify = notify;
+  set_release (self, func, user_data, notify, (gconstpointer) func);
   _rc_native_handle_init_handle (RC_NATIVE_HANDLE (self), handle, type_id);
 
   return self;
@@ -170,10 +202,15 @@ rc_deletable_native_handle_new_native (gpointer    handle,
                                        gpointer    release_address,
                                        const char *type_id)
 {
+  RcDeletableNativeHandle *self;
+
   g_return_val_if_fail (release_address != NULL, NULL);
 
-  return rc_deletable_native_handle_new (handle, call_native_release,
-                                         release_address, NULL, type_id);
+  self = g_object_new (RC_TYPE_DELETABLE_NATIVE_HANDLE, NULL);
+  set_release (self, call_native_release, release_address, NULL, release_address);
+  _rc_native_handle_init_handle (RC_NATIVE_HANDLE (self), handle, type_id);
+
+  return self;
 }
 
 /**
@@ -211,9 +248,7 @@ rc_deletable_native_handle_set_release (RcDeletableNativeHandle *self,
       return FALSE;
     }
 
-  self->func = func;
-  self->user_data = user_data;
-  self->notify = notify;
+  set_release (self, func, user_data, notify, (gconstpointer) func);
   return TRUE;
 }
 
@@ -234,7 +269,15 @@ gboolean
 rc_deletable_native_handle_set_release_native (RcDeletableNativeHandle *self,
                                                gpointer                 release_address)
 {
+  g_return_val_if_fail (RC_IS_DELETABLE_NATIVE_HANDLE (self), FALSE);
   g_return_val_if_fail (release_address != NULL, FALSE);
 
-  return rc_deletable_native_handle_set_release (self, call_native_release, release_address, NULL);
+  if (self->func != NULL)
+    {
+      g_critical ("%s %p already has a release function", G_OBJECT_TYPE_NAME (self), self);
+      return FALSE;
+    }
+
+  set_release (self, call_native_release, release_address, NULL, release_address);
+  return TRUE;
 }

@@ -7,6 +7,9 @@
 
 #include <string.h>
 
+#include <stdlib.h>
+
+#include "rc-debug.h"
 #include "rc-error.h"
 #include "rc-native-handle.h"
 #include "rc-native-handle-private.h"
@@ -87,6 +90,11 @@ typedef struct
   const char *type_id;
   /* Set when the GObject wrapper has given back its own reference. */
   int wrapper_released;
+  /* The dependencies, in the order they were added (one counted and one
+   * GObject reference each), or NULL; changed under deps_lock. */
+  GPtrArray *dependencies;
+  /* How many dependency lists hold this handle; under deps_lock. */
+  guint n_dependants;
 } RcNativeHandlePrivate;
 
 G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (RcNativeHandle, rc_native_handle, RC_TYPE_REFERENCE_COUNTER)
@@ -103,6 +111,23 @@ static GParamSpec *properties[N_PROPS];
 
 static int live_count;
 static int unreleased_count;
+
+/* Guards every handle's dependency list and dependant count. Adding a
+ * dependency is rare and short; no callback ever runs under it. */
+static GMutex deps_lock;
+
+/* With RC_DEBUG=leaks: the live handles, and what the handles finalized
+ * while still holding references left behind (per type id, and their
+ * dependency edges, as text). Lock order: registry_lock, then deps_lock. */
+static GMutex registry_lock;
+static GHashTable *registry;
+static GHashTable *finalized_unreleased;
+static GPtrArray *finalized_edges;
+
+static void registry_add    (RcNativeHandle *self);
+static void registry_remove (RcNativeHandle *self,
+                             GPtrArray      *dependencies);
+static void release_dependencies (GPtrArray *dependencies);
 
 guint
 _rc_get_debug_flags (void)
@@ -181,6 +206,25 @@ run_release_handle (RcNativeHandle *self)
       __atomic_store_n (state, RC_STATE_MAKE (0, RC_PHASE_RELEASED), __ATOMIC_RELEASE);
       (void) g_atomic_int_dec_and_test (&unreleased_count);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DISPOSED]);
+
+      /* Nobody can add one any more (adding holds the handle open), so
+       * the list is final; handles without dependencies pay one load. */
+      if (g_atomic_pointer_get (&priv->dependencies) != NULL)
+        {
+          GPtrArray *dependencies;
+
+          g_mutex_lock (&deps_lock);
+          dependencies = g_steal_pointer (&priv->dependencies);
+          for (guint i = 0; i < dependencies->len; i++)
+            {
+              RcNativeHandle *dependency = g_ptr_array_index (dependencies, i);
+              RcNativeHandlePrivate *dependency_priv = rc_native_handle_get_instance_private (dependency);
+
+              dependency_priv->n_dependants--;
+            }
+          g_mutex_unlock (&deps_lock);
+          release_dependencies (dependencies);
+        }
     }
   else
     {
@@ -263,10 +307,37 @@ rc_native_handle_finalize (GObject *object)
   RcNativeHandlePrivate *priv = rc_native_handle_get_instance_private (self);
   int state = g_atomic_int_get (get_state (self));
 
+  GPtrArray *dependencies = NULL;
+
   if (RC_STATE_PHASE (state) == RC_PHASE_OPEN &&
       (_rc_get_debug_flags () & RC_DEBUG_LEAKS) != 0)
     g_warning ("Native handle of type id \"%s\" leaked with %d outstanding references",
                type_id_or_none (priv), RC_STATE_COUNT (state));
+
+  /* Left only by a handle never released: its resource is leaked and still
+   * uses them, so their counted references stay taken; the objects go. */
+  if (priv->dependencies != NULL)
+    {
+      g_mutex_lock (&deps_lock);
+      dependencies = g_steal_pointer (&priv->dependencies);
+      for (guint i = 0; i < dependencies->len; i++)
+        {
+          RcNativeHandle *dependency = g_ptr_array_index (dependencies, i);
+          RcNativeHandlePrivate *dependency_priv = rc_native_handle_get_instance_private (dependency);
+
+          dependency_priv->n_dependants--;
+        }
+      g_mutex_unlock (&deps_lock);
+    }
+
+  if ((_rc_get_debug_flags () & RC_DEBUG_LEAKS) != 0)
+    registry_remove (self, dependencies);
+
+  if (dependencies != NULL)
+    {
+      g_ptr_array_set_free_func (dependencies, g_object_unref);
+      g_ptr_array_unref (dependencies);
+    }
 
   (void) g_atomic_int_dec_and_test (&live_count);
 
@@ -377,6 +448,8 @@ static void
 rc_native_handle_init (RcNativeHandle *self)
 {
   g_atomic_int_inc (&live_count);
+  if (G_UNLIKELY ((_rc_get_debug_flags () & RC_DEBUG_LEAKS) != 0))
+    registry_add (self);
 }
 
 /**
@@ -746,4 +819,454 @@ guint
 rc_native_handle_get_unreleased_count (void)
 {
   return (guint) g_atomic_int_get (&unreleased_count);
+}
+
+/* Dependencies whose release is waiting on this thread: releasing one may
+ * release its own dependencies, and so on down a chain of any length, so
+ * the outermost release on a thread releases them all from this queue
+ * rather than recursing. */
+static __thread GQueue *pending_dependencies;
+
+/* Gives back the counted and the GObject reference of each dependency, in
+ * the reverse order of their addition; takes @dependencies. */
+static void
+release_dependencies (GPtrArray *dependencies)
+{
+  GQueue queue = G_QUEUE_INIT;
+
+  if (pending_dependencies != NULL)
+    {
+      g_queue_push_tail (pending_dependencies, dependencies);
+      return;
+    }
+
+  pending_dependencies = &queue;
+  do
+    {
+      for (guint i = dependencies->len; i > 0; i--)
+        {
+          RcNativeHandle *dependency = g_ptr_array_index (dependencies, i - 1);
+
+          rc_native_handle_release (dependency);
+          g_object_unref (dependency);
+        }
+      g_ptr_array_unref (dependencies);
+    }
+  while ((dependencies = g_queue_pop_head (&queue)) != NULL);
+  pending_dependencies = NULL;
+}
+
+/* One counted reference, only on an open handle: the check and the
+ * increment are one compare-and-swap, as in rc_native_handle_acquire(). */
+static gboolean
+try_add_ref (RcNativeHandle *self)
+{
+  int *state = get_state (self);
+  int old;
+
+  do
+    {
+      old = g_atomic_int_get (state);
+      if (RC_STATE_PHASE (old) != RC_PHASE_OPEN || RC_STATE_COUNT (old) >= RC_STATE_COUNT_MAX)
+        return FALSE;
+    }
+  while (!g_atomic_int_compare_and_exchange (state, old, old + RC_STATE_MAKE (1, 0)));
+
+  return TRUE;
+}
+
+/* Whether @from is @target or depends on it, through any path. Under
+ * deps_lock. */
+static gboolean
+depends_on (RcNativeHandle *from,
+            RcNativeHandle *target)
+{
+  g_autoptr(GPtrArray) stack = g_ptr_array_new ();
+  g_autoptr(GHashTable) seen = NULL;
+
+  g_ptr_array_add (stack, from);
+  while (stack->len > 0)
+    {
+      RcNativeHandle *handle = g_ptr_array_steal_index_fast (stack, stack->len - 1);
+      RcNativeHandlePrivate *priv = rc_native_handle_get_instance_private (handle);
+
+      if (handle == target)
+        return TRUE;
+      if (priv->dependencies == NULL || priv->dependencies->len == 0)
+        continue;
+      if (seen == NULL)
+        seen = g_hash_table_new (NULL, NULL);
+      if (!g_hash_table_add (seen, handle))
+        continue;  /* reached before, through another path (a diamond) */
+      for (guint i = 0; i < priv->dependencies->len; i++)
+        g_ptr_array_add (stack, g_ptr_array_index (priv->dependencies, i));
+    }
+
+  return FALSE;
+}
+
+/**
+ * rc_native_handle_add_dependency:
+ * @self: a #RcNativeHandle whose native resource uses another one
+ * @dependency: the #RcNativeHandle of the resource that @self uses
+ * @error: return location for a #GError
+ *
+ * Declares that the native resource of @self uses that of @dependency (an
+ * owner uses its dog), so @dependency must not be released before @self.
+ *
+ * From this call on, @self holds one counted reference on @dependency (as
+ * rc_reference_counter_add_ref()) and keeps the object alive. Right after
+ * the #RcNativeHandleClass.release_handle of @self has succeeded, @self
+ * releases each of its dependencies once (rc_native_handle_release()), in
+ * the reverse order of the calls, then drops the objects. So the native
+ * release of @dependency never runs before that of @self, whatever order the
+ * program drops them in and from whatever threads. A failed release of @self
+ * keeps its dependencies, since the resource still uses them; so does a
+ * handle finalized while references to it are still outstanding.
+ *
+ * The same dependency added twice is held twice. A dependency added while
+ * another thread releases @self is either held and released after @self, or
+ * refused.
+ *
+ * |[<!-- language="C" -->
+ * owner = rc_deletable_native_handle_new_native (owner_new (dog_ptr), owner_release, "OWNER_PTR");
+ * if (!rc_native_handle_add_dependency (RC_NATIVE_HANDLE (owner), RC_NATIVE_HANDLE (dog), &error))
+ *   g_warning ("%s", error->message);
+ * g_object_unref (dog);   // the owner keeps the dog until the owner is released
+ * ]|
+ *
+ * In Python: `owner.add_dependency(dog)`.
+ *
+ * Returns: %TRUE if @self now depends on @dependency; %FALSE with @error set
+ *   to %RC_ERROR_CYCLE if @dependency is @self or already depends on @self
+ *   (directly or through its own dependencies: a cycle would keep each of
+ *   its handles alive forever), or to %RC_ERROR_DISPOSED if either handle is
+ *   released, being released, or has no native pointer yet
+ *
+ * Since: 0.2
+ */
+gboolean
+rc_native_handle_add_dependency (RcNativeHandle  *self,
+                                 RcNativeHandle  *dependency,
+                                 GError         **error)
+{
+  RcNativeHandlePrivate *priv;
+  RcNativeHandlePrivate *dependency_priv;
+  gboolean cycle;
+
+  g_return_val_if_fail (RC_IS_NATIVE_HANDLE (self), FALSE);
+  g_return_val_if_fail (RC_IS_NATIVE_HANDLE (dependency), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  priv = rc_native_handle_get_instance_private (self);
+  dependency_priv = rc_native_handle_get_instance_private (dependency);
+
+  if (self == dependency)
+    {
+      g_set_error (error, RC_ERROR, RC_ERROR_CYCLE,
+                   "The handle of type id \"%s\" cannot depend on itself",
+                   type_id_or_none (priv));
+      return FALSE;
+    }
+
+  /* Held open for the call: the release of self cannot start before the
+   * dependency is in its list, so it then releases the dependency too. */
+  if (!try_add_ref (self))
+    {
+      g_set_error (error, RC_ERROR, RC_ERROR_DISPOSED,
+                   "The handle of type id \"%s\" cannot take a dependency of type id \"%s\": "
+                   "it is released or has no native pointer",
+                   type_id_or_none (priv), type_id_or_none (dependency_priv));
+      return FALSE;
+    }
+  if (!try_add_ref (dependency))
+    {
+      g_set_error (error, RC_ERROR, RC_ERROR_DISPOSED,
+                   "The handle of type id \"%s\" cannot depend on the handle of type id \"%s\": "
+                   "the latter is released or has no native pointer",
+                   type_id_or_none (priv), type_id_or_none (dependency_priv));
+      rc_native_handle_release (self);
+      return FALSE;
+    }
+
+  g_object_ref (dependency);
+  g_mutex_lock (&deps_lock);
+  /* Nothing depends on a handle without dependants: no cycle can close. */
+  cycle = priv->n_dependants > 0 && depends_on (dependency, self);
+  if (!cycle)
+    {
+      if (priv->dependencies == NULL)
+        g_atomic_pointer_set (&priv->dependencies, g_ptr_array_new ());
+      g_ptr_array_add (priv->dependencies, dependency);
+      dependency_priv->n_dependants++;
+    }
+  g_mutex_unlock (&deps_lock);
+
+  if (cycle)
+    {
+      g_set_error (error, RC_ERROR, RC_ERROR_CYCLE,
+                   "The handle of type id \"%s\" cannot depend on the handle of type id \"%s\": "
+                   "the latter already depends on the former",
+                   type_id_or_none (priv), type_id_or_none (dependency_priv));
+      rc_native_handle_release (dependency);
+      g_object_unref (dependency);
+    }
+
+  rc_native_handle_release (self);
+  return !cycle;
+}
+
+/**
+ * rc_native_handle_get_dependencies:
+ * @self: a #RcNativeHandle
+ *
+ * Lists the dependencies that @self holds (see
+ * rc_native_handle_add_dependency()), in the order they were added, for
+ * diagnostics and tests. The list is empty once @self is released.
+ *
+ * Returns: (transfer container) (element-type RcNativeHandle): the
+ *   dependencies; they stay valid while @self holds them, that is until
+ *   @self is released
+ *
+ * Since: 0.2
+ */
+GPtrArray *
+rc_native_handle_get_dependencies (RcNativeHandle *self)
+{
+  RcNativeHandlePrivate *priv;
+  GPtrArray *result;
+
+  g_return_val_if_fail (RC_IS_NATIVE_HANDLE (self), NULL);
+
+  priv = rc_native_handle_get_instance_private (self);
+  result = g_ptr_array_new ();
+  g_mutex_lock (&deps_lock);
+  if (priv->dependencies != NULL)
+    {
+      for (guint i = 0; i < priv->dependencies->len; i++)
+        g_ptr_array_add (result, g_ptr_array_index (priv->dependencies, i));
+    }
+  g_mutex_unlock (&deps_lock);
+
+  return result;
+}
+
+/* The live report (RC_DEBUG=leaks). */
+
+static int
+compare_labels (gconstpointer a,
+                gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+static const char *
+report_label (const char *type_id)
+{
+  return type_id != NULL && type_id[0] != '\0' ? type_id : NULL;
+}
+
+static char *
+describe_end (RcNativeHandle *handle)
+{
+  RcNativeHandlePrivate *priv = rc_native_handle_get_instance_private (handle);
+  const char *label = report_label (priv->type_id);
+
+  if (label != NULL)
+    return g_strdup_printf ("\"%s\" (%s %p)", label, G_OBJECT_TYPE_NAME (handle), handle);
+  return g_strdup_printf ("(none) (%s %p)", G_OBJECT_TYPE_NAME (handle), handle);
+}
+
+static char *
+describe_edge (RcNativeHandle *from,
+               RcNativeHandle *to)
+{
+  g_autofree char *from_text = describe_end (from);
+  g_autofree char *to_text = describe_end (to);
+
+  return g_strdup_printf ("%s -> %s", from_text, to_text);
+}
+
+static void
+print_report_at_exit (void)
+{
+  g_autofree char *report = rc_debug_live_report ();
+
+  if (!g_str_has_prefix (report, "refcount live handles: 0 "))
+    g_printerr ("%s", report);
+}
+
+static void
+registry_add (RcNativeHandle *self)
+{
+  g_mutex_lock (&registry_lock);
+  if (registry == NULL)
+    {
+      registry = g_hash_table_new (NULL, NULL);
+      finalized_unreleased = g_hash_table_new (g_str_hash, g_str_equal);
+      finalized_edges = g_ptr_array_new_with_free_func (g_free);
+      atexit (print_report_at_exit);
+    }
+  g_hash_table_add (registry, self);
+  g_mutex_unlock (&registry_lock);
+}
+
+/* @dependencies: those that @self, being finalized, still held. */
+static void
+registry_remove (RcNativeHandle *self,
+                 GPtrArray      *dependencies)
+{
+  RcNativeHandlePrivate *priv = rc_native_handle_get_instance_private (self);
+  int state = g_atomic_int_get (get_state (self));
+
+  g_mutex_lock (&registry_lock);
+  g_hash_table_remove (registry, self);
+  if (RC_STATE_PHASE (state) == RC_PHASE_OPEN)
+    {
+      const char *key = report_label (priv->type_id) != NULL ? priv->type_id : "";
+      guint n = GPOINTER_TO_UINT (g_hash_table_lookup (finalized_unreleased, key));
+
+      /* Interned type ids: the keys live as long as the process. */
+      g_hash_table_insert (finalized_unreleased, (gpointer) g_intern_string (key), GUINT_TO_POINTER (n + 1));
+      for (guint i = 0; dependencies != NULL && i < dependencies->len; i++)
+        g_ptr_array_add (finalized_edges, describe_edge (self, g_ptr_array_index (dependencies, i)));
+    }
+  g_mutex_unlock (&registry_lock);
+}
+
+typedef struct
+{
+  guint alive;
+  guint finalized;
+} ReportTally;
+
+static ReportTally *
+tally_for (GHashTable *tallies,
+           const char *type_id)
+{
+  const char *key = report_label (type_id) != NULL ? type_id : "";
+  ReportTally *tally = g_hash_table_lookup (tallies, key);
+
+  if (tally == NULL)
+    {
+      tally = g_new0 (ReportTally, 1);
+      g_hash_table_insert (tallies, (gpointer) key, tally);
+    }
+  return tally;
+}
+
+/**
+ * rc_debug_live_report:
+ *
+ * Tells which native resources were never released, and what keeps them
+ * alive. It works when the environment variable `RC_DEBUG` contains `leaks`
+ * from the start of the process: the library then keeps a registry of the
+ * live handles (it costs nothing otherwise).
+ *
+ * The report counts, per type id, the handles that hold a native pointer not
+ * yet released: those still alive, and those finalized while references to
+ * them were outstanding (their resource is leaked). It then lists the
+ * dependency edges (rc_native_handle_add_dependency()) among them, each as
+ * `"OWNER_PTR" (RcDeletableNativeHandle 0x...) -> "DOG_PTR" (...)`:
+ *
+ * |[
+ * refcount live handles: 2 not released
+ *   type id "DOG_PTR": 1 not released (1 alive, 0 finalized with outstanding references)
+ *   type id "OWNER_PTR": 1 not released (1 alive, 0 finalized with outstanding references)
+ * dependencies keeping them alive:
+ *   "OWNER_PTR" (RcDeletableNativeHandle 0x55d0c0a0) -> "DOG_PTR" (RcDeletableNativeHandle 0x55d0c100)
+ * ]|
+ *
+ * A handle without a type id is counted under `type id (none)`. When every
+ * handle was released the report is the single line
+ * `refcount live handles: 0 not released`; without `RC_DEBUG=leaks` it is
+ * `refcount live handles: not tracked (set RC_DEBUG=leaks)`. With
+ * `RC_DEBUG=leaks`, the report is also printed on the standard error at
+ * process exit when something was not released.
+ *
+ * In Python: `Refcount.debug_live_report()`, or
+ * `refcount.debug.live_report()`.
+ *
+ * Returns: (transfer full): the report, lines ending with a newline
+ *
+ * Since: 0.2
+ */
+char *
+rc_debug_live_report (void)
+{
+  g_autoptr(GHashTable) tallies = NULL;
+  g_autoptr(GPtrArray) edges = NULL;
+  g_autoptr(GString) report = NULL;
+  g_autofree gpointer *keys = NULL;
+  GHashTableIter iter;
+  gpointer key;
+  gpointer value;
+  guint total = 0;
+  guint n_keys = 0;
+
+  if ((_rc_get_debug_flags () & RC_DEBUG_LEAKS) == 0)
+    return g_strdup ("refcount live handles: not tracked (set RC_DEBUG=leaks)\n");
+
+  tallies = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  edges = g_ptr_array_new_with_free_func (g_free);
+
+  g_mutex_lock (&registry_lock);
+  if (registry != NULL)
+    {
+      g_hash_table_iter_init (&iter, registry);
+      while (g_hash_table_iter_next (&iter, &key, NULL))
+        {
+          RcNativeHandle *handle = key;
+          RcNativeHandlePrivate *priv = rc_native_handle_get_instance_private (handle);
+
+          if (RC_STATE_PHASE (g_atomic_int_get (get_state (handle))) != RC_PHASE_OPEN)
+            continue;
+          tally_for (tallies, priv->type_id)->alive++;
+          total++;
+
+          g_mutex_lock (&deps_lock);
+          for (guint i = 0; priv->dependencies != NULL && i < priv->dependencies->len; i++)
+            g_ptr_array_add (edges, describe_edge (handle, g_ptr_array_index (priv->dependencies, i)));
+          g_mutex_unlock (&deps_lock);
+        }
+
+      g_hash_table_iter_init (&iter, finalized_unreleased);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        {
+          tally_for (tallies, key)->finalized += GPOINTER_TO_UINT (value);
+          total += GPOINTER_TO_UINT (value);
+        }
+      for (guint i = 0; i < finalized_edges->len; i++)
+        g_ptr_array_add (edges, g_strdup (g_ptr_array_index (finalized_edges, i)));
+    }
+  g_mutex_unlock (&registry_lock);
+
+  report = g_string_new (NULL);
+  g_string_append_printf (report, "refcount live handles: %u not released\n", total);
+
+  keys = g_hash_table_get_keys_as_array (tallies, &n_keys);
+  qsort (keys, n_keys, sizeof (gpointer), compare_labels);
+  for (guint i = 0; i < n_keys; i++)
+    {
+      ReportTally *tally = g_hash_table_lookup (tallies, keys[i]);
+      const char *label = keys[i];
+
+      if (label[0] != '\0')
+        g_string_append_printf (report, "  type id \"%s\"", label);
+      else
+        g_string_append (report, "  type id (none)");
+      g_string_append_printf (report,
+                              ": %u not released (%u alive, %u finalized with outstanding references)\n",
+                              tally->alive + tally->finalized, tally->alive, tally->finalized);
+    }
+
+  if (edges->len > 0)
+    {
+      g_ptr_array_sort (edges, compare_labels);
+      g_string_append (report, "dependencies keeping them alive:\n");
+      for (guint i = 0; i < edges->len; i++)
+        g_string_append_printf (report, "  %s\n", (const char *) g_ptr_array_index (edges, i));
+    }
+
+  return g_string_free (g_steal_pointer (&report), FALSE);
 }

@@ -390,6 +390,7 @@ test_error_enum_type (void)
     { RC_ERROR_UNKNOWN_TYPE_ID, "RC_ERROR_UNKNOWN_TYPE_ID", "unknown-type-id" },
     { RC_ERROR_NOT_IMPLEMENTED, "RC_ERROR_NOT_IMPLEMENTED", "not-implemented" },
     { RC_ERROR_WRONG_TYPE, "RC_ERROR_WRONG_TYPE", "wrong-type" },
+    { RC_ERROR_CYCLE, "RC_ERROR_CYCLE", "cycle" },
   };
   GType type = rc_error_get_type ();
   GEnumClass *klass;
@@ -404,7 +405,7 @@ test_error_enum_type (void)
   klass = g_type_class_ref (type);
   g_assert_cmpuint (klass->n_values, ==, G_N_ELEMENTS (expected));
   g_assert_cmpint (klass->minimum, ==, RC_ERROR_FAILED);
-  g_assert_cmpint (klass->maximum, ==, RC_ERROR_WRONG_TYPE);
+  g_assert_cmpint (klass->maximum, ==, RC_ERROR_CYCLE);
 
   for (i = 0; i < G_N_ELEMENTS (expected); i++)
     {
@@ -417,7 +418,7 @@ test_error_enum_type (void)
       g_assert_true (g_enum_get_value_by_name (klass, expected[i].name) == value);
       g_assert_true (g_enum_get_value_by_nick (klass, expected[i].nick) == value);
     }
-  g_assert_null (g_enum_get_value (klass, RC_ERROR_WRONG_TYPE + 1));
+  g_assert_null (g_enum_get_value (klass, RC_ERROR_CYCLE + 1));
   g_assert_null (g_enum_get_value (klass, -1));
 
   g_type_class_unref (klass);

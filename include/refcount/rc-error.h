@@ -38,6 +38,10 @@ G_BEGIN_DECLS
  *   registered for it, or the platform is not supported.
  * @RC_ERROR_WRONG_TYPE: the type registered for a type id cannot be
  *   instantiated as an #RcNativeHandle.
+ * @RC_ERROR_CYCLE: rc_native_handle_add_dependency() was asked for a
+ *   dependency that would close a cycle (a handle depending on itself,
+ *   directly or through its dependencies), which would keep every handle of
+ *   the cycle alive forever. Since: 0.2
  *
  * Error codes of the %RC_ERROR domain.
  */
@@ -50,6 +54,7 @@ typedef enum {
   RC_ERROR_UNKNOWN_TYPE_ID,
   RC_ERROR_NOT_IMPLEMENTED,
   RC_ERROR_WRONG_TYPE,
+  RC_ERROR_CYCLE,
 } RcError;
 
 RC_AVAILABLE_IN_ALL

@@ -73,6 +73,12 @@ gpointer     rc_native_handle_acquire                (RcNativeHandle  *self,
 RC_AVAILABLE_IN_ALL
 char        *rc_native_handle_to_string              (RcNativeHandle  *self);
 RC_AVAILABLE_IN_ALL
+gboolean     rc_native_handle_add_dependency         (RcNativeHandle  *self,
+                                                      RcNativeHandle  *dependency,
+                                                      GError         **error);
+RC_AVAILABLE_IN_ALL
+GPtrArray   *rc_native_handle_get_dependencies       (RcNativeHandle  *self);
+RC_AVAILABLE_IN_ALL
 guint        rc_native_handle_get_live_count         (void);
 RC_AVAILABLE_IN_ALL
 guint        rc_native_handle_get_unreleased_count   (void);
