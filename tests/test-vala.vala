@@ -176,6 +176,29 @@ void test_dependency_on_released_handle () {
 	census.assert_balanced ();
 }
 
+/* A cycle would keep both handles alive forever: refused. */
+void test_dependency_cycle () {
+	var census = Census ();
+	var dog = new DogHandle ("Rex");
+	var other = new DogHandle ("Fido");
+
+	try {
+		other.add_dependency (dog);
+	} catch (GLib.Error e) {
+		assert_no_error (e);
+	}
+	try {
+		dog.add_dependency (other);
+		assert_not_reached ();
+	} catch (GLib.Error e) {
+		assert_error (e, Rc.Error.quark (), Rc.Error.CYCLE);
+	}
+	assert_cmpint (other.get_reference_count (), CompareOperator.EQ, 1);
+	dog = null;
+	other = null;
+	census.assert_balanced ();
+}
+
 int main (string[] args) {
 	Test.init (ref args);
 
@@ -184,6 +207,7 @@ int main (string[] args) {
 	Test.add_func ("/vala/deletable-native-handle/lambda-release", test_deletable_lambda);
 	Test.add_func ("/vala/native-handle/dependency", test_dependency);
 	Test.add_func ("/vala/native-handle/dependency-on-released", test_dependency_on_released_handle);
+	Test.add_func ("/vala/native-handle/dependency-cycle", test_dependency_cycle);
 
 	return Test.run ();
 }

@@ -159,6 +159,21 @@ test('a released dog cannot be owned', baseline => {
     assertEqual(Kennel.get_live_owner_count(), baseline.owners, 'no native owner was made');
 });
 
+test('a cycle of dependencies is refused', baseline => {
+    const dog = Kennel.Dog.new('Rex');
+    const owner = Kennel.DogOwner.new(dog);
+    let error = null;
+    try {
+        dog.add_dependency(owner);
+    } catch (e) {
+        error = e;
+    }
+    assertTrue(error !== null, 'an error is thrown');
+    assertTrue(error.matches(Refcount.Error, Refcount.Error.CYCLE), `RC_ERROR_CYCLE (${error})`);
+    assertEqual(owner.reference_count, 1, "the owner's count is unchanged");
+    assertEqual(Kennel.get_live_owner_count(), baseline.owners + 1, 'live native owners');
+});
+
 print(`1..${tests.length}`);
 let failures = 0;
 tests.forEach(({name, body}, i) => {
