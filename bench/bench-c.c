@@ -26,6 +26,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <dlfcn.h>
+
 #include <refcount/refcount.h>
 
 #define BENCH_REPS         7
@@ -304,6 +306,36 @@ loop_owning (guint64  iters,
     }
 }
 
+/* The release function of bench-release-module, loaded with dlopen(): its
+ * handles keep the module loaded until released. */
+static gpointer module_release;
+
+static void
+load_release_module (void)
+{
+  void *module = dlopen (BENCH_RELEASE_MODULE, RTLD_NOW | RTLD_LOCAL);
+
+  if (module == NULL || (module_release = dlsym (module, "bench_module_release")) == NULL)
+    g_error ("cannot load %s: %s", BENCH_RELEASE_MODULE, dlerror ());
+}
+
+static void
+loop_deletable_module (guint64  iters,
+                       gpointer data)
+{
+  guint64 i;
+
+  for (i = 0; i < iters; i++)
+    {
+      RcDeletableNativeHandle *h =
+        rc_deletable_native_handle_new_native (&native_object, module_release, BENCH_TYPE_ID);
+
+      sink_ptr = h;
+      compiler_barrier ();
+      g_object_unref (h);
+    }
+}
+
 static void
 bench_create_release (void)
 {
@@ -313,8 +345,12 @@ bench_create_release (void)
   double native_null_ns;
   double callback_ns;
   double owning_ns;
+  double module_churn_ns;
+  double module_kept_ns;
+  RcDeletableNativeHandle *keeper;
 
   g_print ("\n== (1) create + release ==\n");
+  load_release_module ();
 
   /* Baselines first, and again last, so that the order (warm caches, CPU
    * frequency) does not favour the handles: the faster of the two baseline
@@ -325,6 +361,14 @@ bench_create_release (void)
   native_null_ns = measure (loop_deletable_native, NULL);
   callback_ns = measure (loop_deletable_callback, NULL);
   owning_ns = measure (loop_owning, NULL);
+  /* A function of a dlopen()ed library: each handle is the only one of its
+   * function, so each takes the pin and gives it back (dlopen + dlclose of
+   * an already loaded object); then with one more handle of the function
+   * alive throughout, so that the pin is only counted. */
+  module_churn_ns = measure (loop_deletable_module, NULL);
+  keeper = rc_deletable_native_handle_new_native (&native_object, module_release, BENCH_TYPE_ID);
+  module_kept_ns = measure (loop_deletable_module, NULL);
+  g_object_unref (keeper);
   gobject_ns = MIN (gobject_ns, measure (loop_gobject_new_unref, NULL));
   box_ns = MIN (box_ns, measure (loop_rc_box_alloc_release, NULL));
 
@@ -344,6 +388,15 @@ bench_create_release (void)
 
   print_case ("create+release RcOwningNativeHandle", owning_ns);
   print_ratio ("create+release (owning)", "GObject new/unref", owning_ns, gobject_ns, 1.3);
+
+  print_case ("create+release, release function in a dlopen()ed library, the only handle of it",
+              module_churn_ns);
+  print_ratio ("create+release (library pinned per handle)", "GObject new/unref",
+               module_churn_ns, gobject_ns, 0);
+  print_case ("create+release, release function in a dlopen()ed library, another handle of it alive",
+              module_kept_ns);
+  print_ratio ("create+release (library pin shared)", "GObject new/unref",
+               module_kept_ns, gobject_ns, 1.3);
 }
 
 /* ------------------------------------------------------------------------

@@ -197,6 +197,9 @@ run_release_handle (RcNativeHandle *self)
 {
   RcNativeHandlePrivate *priv = rc_native_handle_get_instance_private (self);
   int *state = get_state (self);
+  /* Nobody can change the state while it is RELEASING, nor add a
+   * dependency: whether there are any is known now. */
+  int dependencies_flag = g_atomic_int_get (state) & RC_STATE_DEPENDENCIES;
 
   if (RC_NATIVE_HANDLE_GET_CLASS (self)->release_handle (self))
     {
@@ -207,15 +210,13 @@ run_release_handle (RcNativeHandle *self)
       (void) g_atomic_int_dec_and_test (&unreleased_count);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DISPOSED]);
 
-      /* Nobody can add one any more (adding holds the handle open), so
-       * the list is final; handles without dependencies pay one load. */
-      if (g_atomic_pointer_get (&priv->dependencies) != NULL)
+      if (dependencies_flag != 0)
         {
           GPtrArray *dependencies;
 
           g_mutex_lock (&deps_lock);
           dependencies = g_steal_pointer (&priv->dependencies);
-          for (guint i = 0; i < dependencies->len; i++)
+          for (guint i = 0; dependencies != NULL && i < dependencies->len; i++)
             {
               RcNativeHandle *dependency = g_ptr_array_index (dependencies, i);
               RcNativeHandlePrivate *dependency_priv = rc_native_handle_get_instance_private (dependency);
@@ -223,7 +224,9 @@ run_release_handle (RcNativeHandle *self)
               dependency_priv->n_dependants--;
             }
           g_mutex_unlock (&deps_lock);
-          release_dependencies (dependencies);
+          /* (None when the only one asked for was refused.) */
+          if (dependencies != NULL)
+            release_dependencies (dependencies);
         }
     }
   else
@@ -231,7 +234,8 @@ run_release_handle (RcNativeHandle *self)
       g_warning ("Failed to release native handle of type id \"%s\" (%s %p): "
                  "it is kept, and a later release may retry",
                  type_id_or_none (priv), G_OBJECT_TYPE_NAME (self), self);
-      __atomic_store_n (state, RC_STATE_MAKE (0, RC_PHASE_OPEN), __ATOMIC_RELEASE);
+      /* Kept, with its dependencies: the resource still uses them. */
+      __atomic_store_n (state, RC_STATE_MAKE (0, RC_PHASE_OPEN) | dependencies_flag, __ATOMIC_RELEASE);
     }
 }
 
@@ -623,7 +627,8 @@ rc_native_handle_release (RcNativeHandle *self)
             return;
         }
       else if (g_atomic_int_compare_and_exchange (state, old,
-                                                  RC_STATE_MAKE (0, RC_PHASE_RELEASING)))
+                                                  RC_STATE_MAKE (0, RC_PHASE_RELEASING) |
+                                                  (old & RC_STATE_DEPENDENCIES)))
         {
           run_release_handle (self);
           return;
@@ -875,6 +880,42 @@ try_add_ref (RcNativeHandle *self)
   return TRUE;
 }
 
+/* Marks an open handle as having dependencies, so that its release looks
+ * for them; FALSE if it is not open (released, releasing, or unset). The
+ * phase check and the mark are one compare-and-swap, so a release either
+ * started before (and the dependency is refused) or will see the mark and
+ * take deps_lock, which the caller holds until the dependency is listed. */
+static gboolean
+mark_dependencies (RcNativeHandle *self)
+{
+  int *state = get_state (self);
+  int old;
+
+  do
+    {
+      old = g_atomic_int_get (state);
+      if (RC_STATE_PHASE (old) != RC_PHASE_OPEN)
+        return FALSE;
+      if ((old & RC_STATE_DEPENDENCIES) != 0)
+        return TRUE;
+    }
+  while (!g_atomic_int_compare_and_exchange (state, old, old | RC_STATE_DEPENDENCIES));
+
+  return TRUE;
+}
+
+static void
+set_disposed_error (GError                **error,
+                    RcNativeHandlePrivate  *priv,
+                    RcNativeHandlePrivate  *dependency_priv,
+                    const char             *which)
+{
+  g_set_error (error, RC_ERROR, RC_ERROR_DISPOSED,
+               "The handle of type id \"%s\" cannot depend on the handle of type id \"%s\": "
+               "%s is released or has no native pointer",
+               type_id_or_none (priv), type_id_or_none (dependency_priv), which);
+}
+
 /* Whether @from is @target or depends on it, through any path. Under
  * deps_lock. */
 static gboolean
@@ -942,8 +983,6 @@ depends_on (RcNativeHandle *from,
  *   (directly or through its own dependencies: a cycle would keep each of
  *   its handles alive forever), or to %RC_ERROR_DISPOSED if either handle is
  *   released, being released, or has no native pointer yet
- *
- * Since: 0.2
  */
 gboolean
 rc_native_handle_add_dependency (RcNativeHandle  *self,
@@ -952,7 +991,8 @@ rc_native_handle_add_dependency (RcNativeHandle  *self,
 {
   RcNativeHandlePrivate *priv;
   RcNativeHandlePrivate *dependency_priv;
-  gboolean cycle;
+  /* RC_ERROR_FAILED stands for success here. */
+  RcError outcome = RC_ERROR_FAILED;
 
   g_return_val_if_fail (RC_IS_NATIVE_HANDLE (self), FALSE);
   g_return_val_if_fail (RC_IS_NATIVE_HANDLE (dependency), FALSE);
@@ -969,51 +1009,52 @@ rc_native_handle_add_dependency (RcNativeHandle  *self,
       return FALSE;
     }
 
-  /* Held open for the call: the release of self cannot start before the
-   * dependency is in its list, so it then releases the dependency too. */
-  if (!try_add_ref (self))
+  if (RC_STATE_PHASE (g_atomic_int_get (get_state (self))) != RC_PHASE_OPEN)
     {
-      g_set_error (error, RC_ERROR, RC_ERROR_DISPOSED,
-                   "The handle of type id \"%s\" cannot take a dependency of type id \"%s\": "
-                   "it is released or has no native pointer",
-                   type_id_or_none (priv), type_id_or_none (dependency_priv));
+      set_disposed_error (error, priv, dependency_priv, "the former");
       return FALSE;
     }
   if (!try_add_ref (dependency))
     {
-      g_set_error (error, RC_ERROR, RC_ERROR_DISPOSED,
-                   "The handle of type id \"%s\" cannot depend on the handle of type id \"%s\": "
-                   "the latter is released or has no native pointer",
-                   type_id_or_none (priv), type_id_or_none (dependency_priv));
-      rc_native_handle_release (self);
+      set_disposed_error (error, priv, dependency_priv, "the latter");
       return FALSE;
     }
 
   g_object_ref (dependency);
   g_mutex_lock (&deps_lock);
-  /* Nothing depends on a handle without dependants: no cycle can close. */
-  cycle = priv->n_dependants > 0 && depends_on (dependency, self);
-  if (!cycle)
+  if (!mark_dependencies (self))
+    {
+      /* Released meanwhile, by another thread. */
+      outcome = RC_ERROR_DISPOSED;
+    }
+  else if (priv->n_dependants > 0 && depends_on (dependency, self))
+    {
+      /* (Nothing depends on a handle without dependants: no cycle can
+       * close through it, whatever its dependency holds.) */
+      outcome = RC_ERROR_CYCLE;
+    }
+  else
     {
       if (priv->dependencies == NULL)
-        g_atomic_pointer_set (&priv->dependencies, g_ptr_array_new ());
+        priv->dependencies = g_ptr_array_new ();
       g_ptr_array_add (priv->dependencies, dependency);
       dependency_priv->n_dependants++;
     }
   g_mutex_unlock (&deps_lock);
 
-  if (cycle)
-    {
-      g_set_error (error, RC_ERROR, RC_ERROR_CYCLE,
-                   "The handle of type id \"%s\" cannot depend on the handle of type id \"%s\": "
-                   "the latter already depends on the former",
-                   type_id_or_none (priv), type_id_or_none (dependency_priv));
-      rc_native_handle_release (dependency);
-      g_object_unref (dependency);
-    }
+  if (outcome == RC_ERROR_FAILED)
+    return TRUE;
 
-  rc_native_handle_release (self);
-  return !cycle;
+  if (outcome == RC_ERROR_CYCLE)
+    g_set_error (error, RC_ERROR, RC_ERROR_CYCLE,
+                 "The handle of type id \"%s\" cannot depend on the handle of type id \"%s\": "
+                 "the latter already depends on the former",
+                 type_id_or_none (priv), type_id_or_none (dependency_priv));
+  else
+    set_disposed_error (error, priv, dependency_priv, "the former");
+  rc_native_handle_release (dependency);
+  g_object_unref (dependency);
+  return FALSE;
 }
 
 /**
@@ -1027,8 +1068,6 @@ rc_native_handle_add_dependency (RcNativeHandle  *self,
  * Returns: (transfer container) (element-type RcNativeHandle): the
  *   dependencies; they stay valid while @self holds them, that is until
  *   @self is released
- *
- * Since: 0.2
  */
 GPtrArray *
 rc_native_handle_get_dependencies (RcNativeHandle *self)
@@ -1188,8 +1227,6 @@ tally_for (GHashTable *tallies,
  * `refcount.debug.live_report()`.
  *
  * Returns: (transfer full): the report, lines ending with a newline
- *
- * Since: 0.2
  */
 char *
 rc_debug_live_report (void)

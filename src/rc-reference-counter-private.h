@@ -27,7 +27,13 @@ typedef enum {
 #define RC_STATE_PHASE_MASK 3
 #define RC_STATE_COUNT_MAX  (G_MAXINT >> RC_STATE_PHASE_BITS)
 
-#define RC_STATE_COUNT(s)   ((s) >> RC_STATE_PHASE_BITS)
+/* Set, in the same compare-and-swap that finds the phase OPEN, by the first
+ * rc_native_handle_add_dependency(): a release then looks for dependencies
+ * (a handle without any pays nothing). Kept by every count change and by a
+ * failed release. It is the sign bit, which the count never reaches. */
+#define RC_STATE_DEPENDENCIES G_MININT
+
+#define RC_STATE_COUNT(s)   (((s) & G_MAXINT) >> RC_STATE_PHASE_BITS)
 #define RC_STATE_PHASE(s)   ((RcPhase) ((s) & RC_STATE_PHASE_MASK))
 #define RC_STATE_MAKE(c,p)  (((c) << RC_STATE_PHASE_BITS) | (int) (p))
 

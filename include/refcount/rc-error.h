@@ -41,7 +41,7 @@ G_BEGIN_DECLS
  * @RC_ERROR_CYCLE: rc_native_handle_add_dependency() was asked for a
  *   dependency that would close a cycle (a handle depending on itself,
  *   directly or through its dependencies), which would keep every handle of
- *   the cycle alive forever. Since: 0.2
+ *   the cycle alive forever.
  *
  * Error codes of the %RC_ERROR domain.
  */

@@ -6,7 +6,7 @@ import sys
 
 from refcount._gi import GLib, Refcount
 
-__all__ = ["get_debug_info", "print_debug_info"]
+__all__ = ["get_debug_info", "print_debug_info", "live_report"]
 
 
 def _version_of(module_name: str) -> str:
@@ -39,3 +39,11 @@ def get_debug_info() -> str:
 
 def print_debug_info() -> None:
     print(get_debug_info())
+
+
+def live_report() -> str:
+    """The handles never released, by type id, and the dependencies that
+    keep them alive; tracked only when the environment variable RC_DEBUG
+    contains `leaks` from the start of the process (see
+    rc_debug_live_report() in the reference)."""
+    return Refcount.debug_live_report()

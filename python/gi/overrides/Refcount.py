@@ -412,6 +412,22 @@ class NativeHandle(Refcount.NativeHandle, ReferenceCounter):
     def drop_wrapper_reference(self):
         return _call_reraising(_raw.drop_wrapper_reference, self)
 
+    def add_dependency(self, dependency):
+        """Keeps `dependency` alive and unreleased until this handle is released.
+
+        This handle holds one reference on `dependency` (and the object)
+        and releases it right after its own release: the owner declares the
+        dog it uses. Raises TypeError for anything but a handle, GLib.Error
+        (Refcount.Error.CYCLE, Refcount.Error.DISPOSED) when refused.
+        """
+        if not isinstance(dependency, _raw):
+            raise TypeError(
+                f"A dependency must be a Refcount.NativeHandle; got '{type(dependency).__name__}'"
+            )
+        # Giving back the reference it held for the call may release this
+        # handle, when another thread dropped the last one meanwhile.
+        return _call_reraising(lambda handle: _raw.add_dependency(handle, dependency), self)
+
     def acquire(self):
         """Borrows the handle: +1 and the handle object, or GLib.Error if disposed."""
         _raw.acquire(self)
@@ -472,12 +488,17 @@ def _release_at_exit():
     run the interpreter is whole, so Python release code can still run
     safely; handles still held by C (other GObject references) are C's.
     """
-    for obj in gc.get_objects():
-        try:
-            if isinstance(obj, _raw) and obj.__grefcount__ == 1:
-                _raw.drop_wrapper_reference(obj)
-        except Exception:  # noqa: BLE001 - one failure must not stop the rest
-            pass
+    # Releasing an owner lets go of the dependencies it held, which Python
+    # may then hold alone: again, until a pass releases nothing.
+    dropped = True
+    while dropped:
+        dropped = False
+        for obj in gc.get_objects():
+            try:
+                if isinstance(obj, _raw) and obj.__grefcount__ == 1:
+                    dropped = _raw.drop_wrapper_reference(obj) or dropped
+            except Exception:  # noqa: BLE001 - one failure must not stop the rest
+                pass
 
 
 atexit.register(_release_at_exit)
