@@ -26,6 +26,29 @@ class DogHandle : Rc.NativeHandle {
 	}
 }
 
+/* A handle that overrides GObject's dispose and chains up: the chain must
+ * reach RcNativeHandle's GObject dispose (which gives back the wrapper's
+ * reference), not the method rc_native_handle_dispose(). */
+class DisposingDog : Rc.NativeHandle {
+	public static int releases = 0;
+	public static bool wrapper_given_back_by_chain = false;
+
+	public DisposingDog (string name) {
+		Object (handle: RcTestNative.dog_new (name), type_id: "DOG_PTR");
+	}
+
+	public override void dispose () {
+		base.dispose ();
+		wrapper_given_back_by_chain = !drop_wrapper_reference ();
+	}
+
+	public override bool release_handle () {
+		releases++;
+		RcTestNative.release (get_handle ());
+		return true;
+	}
+}
+
 /* The native counts at the start of a test. */
 struct Census {
 	int dogs;
@@ -66,6 +89,16 @@ void test_subclass_release () {
 	/* Dropping the object gives back the wrapper's reference: released. */
 	dog = null;
 	assert_cmpint (DogHandle.releases, CompareOperator.EQ, before + 1);
+	census.assert_balanced ();
+}
+
+void test_dispose_override () {
+	var census = Census ();
+	var dog = new DisposingDog ("Rex");
+
+	dog = null;
+	assert_true (DisposingDog.wrapper_given_back_by_chain);
+	assert_cmpint (DisposingDog.releases, CompareOperator.EQ, 1);
 	census.assert_balanced ();
 }
 
@@ -203,6 +236,7 @@ int main (string[] args) {
 	Test.init (ref args);
 
 	Test.add_func ("/vala/native-handle/subclass-release", test_subclass_release);
+	Test.add_func ("/vala/native-handle/dispose-override", test_dispose_override);
 	Test.add_func ("/vala/native-handle/borrow-throws", test_borrow_throws);
 	Test.add_func ("/vala/deletable-native-handle/lambda-release", test_deletable_lambda);
 	Test.add_func ("/vala/native-handle/dependency", test_dependency);
