@@ -8,14 +8,16 @@
  *
  *   1. a dog is created natively and wrapped in a handle that releases it with
  *      the native release function, given by address;
- *   2. an owner is created natively with the dog (it takes its own native
- *      reference to the dog) and wrapped too;
+ *   2. an owner is created natively that borrows the dog: the C API takes no
+ *      reference of its own and asks the caller to keep the dog alive as long
+ *      as the owner (rc_tn_owner_new_borrowing()). The owner is wrapped too,
+ *      and its handle declares the dog's handle as a dependency;
  *   3. the owner walks the dog, borrowing the owner pointer from its handle;
- *   4. the dog's handle is dropped first: the wrapper releases its native
- *      reference, but the dog lives on because the owner still holds one;
+ *   4. the dog's handle is dropped first: the dog is not released, since the
+ *      owner's handle holds a reference on it;
  *   5. the owner walks again;
- *   6. the owner's handle is dropped: the owner is freed, which releases the
- *      dog, which is freed as well.
+ *   6. the owner's handle is dropped: the owner is released, and right after
+ *      it the dog.
  *
  * Every step prints the counts, and the program checks them against the
  * native library's ground truth: it exits with a non-zero status if an
@@ -31,6 +33,20 @@
 #include "rc-test-native.h"
 
 static int failures = 0;
+
+/* The native objects in the order they were freed. */
+static void *freed_order[2];
+static int n_freed;
+
+static void
+on_freed (void *obj,
+          int   kind,
+          void *user_data)
+{
+  if (n_freed < (int) G_N_ELEMENTS (freed_order))
+    freed_order[n_freed] = obj;
+  n_freed++;
+}
 
 static void expect (gboolean    condition,
                     const char *format,
@@ -114,6 +130,7 @@ walk (RcNativeHandle *owner_handle)
 int
 main (void)
 {
+  g_autoptr(GError) error = NULL;
   RcNativeHandle *dog_handle;
   RcNativeHandle *owner_handle;
   guint handles_before;
@@ -124,6 +141,7 @@ main (void)
 
   handles_before = rc_native_handle_get_live_count ();
   misuse_before = rc_tn_misuse_count ();
+  rc_tn_set_freed_callback (on_freed, NULL);
 
   g_print ("1. A dog is born (natively) and wrapped in a handle\n");
   dog = rc_tn_dog_new ("Rex");
@@ -144,21 +162,31 @@ main (void)
   expect (rc_reference_counter_get_reference_count (RC_REFERENCE_COUNTER (dog_handle)) == 1,
           "the dog's handle should count 1 reference");
 
-  g_print ("\n2. An owner adopts the dog (natively: it takes its own reference)\n");
-  owner = rc_tn_owner_new (dog);
+  g_print ("\n2. An owner borrows the dog; its handle declares the dog's as a dependency\n");
+  /* The native owner takes no reference to its dog: the dog must outlive
+   * it, and that is now the owner's handle's business. */
+  owner = rc_tn_owner_new_borrowing (dog);
   if (owner == NULL)
     {
       g_printerr ("dog-walk: out of memory\n");
       return EXIT_FAILURE;
     }
   owner_handle = RC_NATIVE_HANDLE (rc_deletable_native_handle_new_native (owner, (gpointer) rc_tn_release, "OWNER_PTR"));
+  if (!rc_native_handle_add_dependency (owner_handle, dog_handle, &error))
+    {
+      expect (FALSE, "the owner could not take its dog as a dependency: %s", error->message);
+      g_clear_error (&error);
+    }
   print_native ("dog", dog);
   print_native ("owner", owner);
+  print_handle ("dog", dog_handle);
   print_handle ("owner", owner_handle);
   print_live_counts (handles_before);
-  expect (rc_tn_get_ref_count (dog) == 2,
-          "the dog should have 2 native references (its handle, its owner), it has %d",
+  expect (rc_tn_get_ref_count (dog) == 1,
+          "the dog should still have 1 native reference (its handle's), it has %d",
           rc_tn_get_ref_count (dog));
+  expect (rc_reference_counter_get_reference_count (RC_REFERENCE_COUNTER (dog_handle)) == 2,
+          "the dog's handle should count 2 references (its own, the owner's)");
 
   g_print ("\n3. The owner walks the dog\n");
   walks = walk (owner_handle);
@@ -166,17 +194,17 @@ main (void)
   expect (walks == 1, "the first walk should return 1, got %d", walks);
   print_handle ("owner", owner_handle);
 
-  g_print ("\n4. The dog's handle is dropped first\n");
-  /* The last GObject reference goes: the wrapper, one owner of the dog,
-   * releases its native reference. The owner still holds one. */
+  g_print ("\n4. The program drops the dog's handle first\n");
+  /* Our reference to the handle object goes, and with it the wrapper's
+   * own count; the owner's handle still holds the dog's, and the object. */
   g_object_unref (dog_handle);
   dog_handle = NULL;
   print_native ("dog", dog);
   print_native ("owner", owner);
   print_live_counts (handles_before);
-  expect (rc_tn_is_alive (dog), "the dog was freed too early: its owner still holds it");
+  expect (rc_tn_is_alive (dog), "the dog was freed too early: its owner still uses it");
   expect (rc_tn_get_ref_count (dog) == 1,
-          "the dog should have 1 native reference left (its owner's), it has %d",
+          "the dog should still have its 1 native reference, it has %d",
           rc_tn_get_ref_count (dog));
 
   g_print ("\n5. The owner walks the dog again\n");
@@ -185,12 +213,17 @@ main (void)
   expect (walks == 2, "the second walk should return 2, got %d", walks);
 
   g_print ("\n6. The owner's handle is dropped\n");
-  /* Freeing the owner natively releases its dog: both go. */
+  /* The owner is released, then, right after, its dependency: the dog. */
   g_object_unref (owner_handle);
   owner_handle = NULL;
   print_native ("dog", dog);
   print_native ("owner", owner);
   print_live_counts (handles_before);
+  g_print ("  freed: first the %s, then the %s\n",
+           freed_order[0] == owner ? "owner" : "dog",
+           freed_order[1] == dog ? "dog" : "owner");
+  expect (n_freed == 2 && freed_order[0] == owner && freed_order[1] == dog,
+          "the owner should be freed first, then its dog");
   expect (!rc_tn_is_alive (owner), "the owner is still alive after its handle was dropped");
   expect (!rc_tn_is_alive (dog), "the dog is still alive after its owner was freed");
   expect (rc_tn_live_count () == 0, "%d native object(s) leaked", rc_tn_live_count ());
@@ -201,6 +234,7 @@ main (void)
           rc_tn_misuse_count () - misuse_before);
 
   g_print ("\nmisuses of the native API: %ld\n", rc_tn_misuse_count () - misuse_before);
+  rc_tn_set_freed_callback (NULL, NULL);
 
   if (failures > 0)
     {

@@ -26,6 +26,7 @@
 
 #include <dlfcn.h>
 #include <link.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "rc-library-pin-private.h"
@@ -41,7 +42,9 @@ struct _RcLibraryPin
   void *dl_handle;
 };
 
-static GMutex pin_lock;
+/* A POSIX mutex rather than GMutex, whose futex ThreadSanitizer cannot see:
+ * it checks what the lock guards. */
+static pthread_mutex_t pin_lock = PTHREAD_MUTEX_INITIALIZER;
 /* function address -> RcLibraryPin; records are never freed (a program has
  * a bounded number of release functions), so pointers to them stay valid. */
 static GHashTable *pins;
@@ -196,7 +199,7 @@ lookup (gconstpointer function)
 {
   RcLibraryPin *pin;
 
-  g_mutex_lock (&pin_lock);
+  pthread_mutex_lock (&pin_lock);
   if (pins == NULL)
     pins = g_hash_table_new (NULL, NULL);
   pin = g_hash_table_lookup (pins, function);
@@ -206,7 +209,7 @@ lookup (gconstpointer function)
       pin->function = function;
       g_hash_table_insert (pins, (gpointer) function, pin);
     }
-  g_mutex_unlock (&pin_lock);
+  pthread_mutex_unlock (&pin_lock);
 
   return pin;
 }
@@ -219,11 +222,11 @@ acquire_first (RcLibraryPin *pin)
 {
   struct link_map *map;
 
-  g_mutex_lock (&pin_lock);
+  pthread_mutex_lock (&pin_lock);
   if (g_atomic_int_get (&pin->live) > 0)
     {
       g_atomic_int_inc (&pin->live);
-      g_mutex_unlock (&pin_lock);
+      pthread_mutex_unlock (&pin_lock);
       return pin;
     }
 
@@ -235,13 +238,13 @@ acquire_first (RcLibraryPin *pin)
     {
       /* Not in any loaded object (a closure made at run time): nothing to
        * keep loaded. Not final: an object may be loaded there later. */
-      g_mutex_unlock (&pin_lock);
+      pthread_mutex_unlock (&pin_lock);
       return NULL;
     }
   if (g_hash_table_contains (permanent_maps, map) || is_nodelete (map))
     {
       g_atomic_int_set (&pin->permanent, TRUE);
-      g_mutex_unlock (&pin_lock);
+      pthread_mutex_unlock (&pin_lock);
       return NULL;
     }
 
@@ -252,11 +255,11 @@ acquire_first (RcLibraryPin *pin)
        * program that still creates handles of its functions. */
       g_warning ("Cannot keep %s loaded for the release function %p: %s",
                  map->l_name, pin->function, dlerror ());
-      g_mutex_unlock (&pin_lock);
+      pthread_mutex_unlock (&pin_lock);
       return NULL;
     }
   g_atomic_int_set (&pin->live, 1);
-  g_mutex_unlock (&pin_lock);
+  pthread_mutex_unlock (&pin_lock);
 
   return pin;
 }
@@ -323,10 +326,10 @@ _rc_library_pin_release (RcLibraryPin *pin)
         return;
     }
 
-  g_mutex_lock (&pin_lock);
+  pthread_mutex_lock (&pin_lock);
   if (g_atomic_int_dec_and_test (&pin->live))
     dl_handle = g_steal_pointer (&pin->dl_handle);
-  g_mutex_unlock (&pin_lock);
+  pthread_mutex_unlock (&pin_lock);
 
   /* Outside the lock: unloading runs the object's destructors, which may
    * release handles of their own. */

@@ -5,9 +5,9 @@
 
 #include "config.h"
 
-#include <string.h>
-
+#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "rc-debug.h"
 #include "rc-error.h"
@@ -113,13 +113,15 @@ static int live_count;
 static int unreleased_count;
 
 /* Guards every handle's dependency list and dependant count. Adding a
- * dependency is rare and short; no callback ever runs under it. */
-static GMutex deps_lock;
+ * dependency is rare and short; no callback ever runs under it. These locks
+ * are POSIX mutexes rather than GMutex, whose futexes ThreadSanitizer
+ * cannot see: it checks what they guard. */
+static pthread_mutex_t deps_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* With RC_DEBUG=leaks: the live handles, and what the handles finalized
  * while still holding references left behind (per type id, and their
  * dependency edges, as text). Lock order: registry_lock, then deps_lock. */
-static GMutex registry_lock;
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static GHashTable *registry;
 static GHashTable *finalized_unreleased;
 static GPtrArray *finalized_edges;
@@ -214,7 +216,7 @@ run_release_handle (RcNativeHandle *self)
         {
           GPtrArray *dependencies;
 
-          g_mutex_lock (&deps_lock);
+          pthread_mutex_lock (&deps_lock);
           dependencies = g_steal_pointer (&priv->dependencies);
           for (guint i = 0; dependencies != NULL && i < dependencies->len; i++)
             {
@@ -223,7 +225,7 @@ run_release_handle (RcNativeHandle *self)
 
               dependency_priv->n_dependants--;
             }
-          g_mutex_unlock (&deps_lock);
+          pthread_mutex_unlock (&deps_lock);
           /* (None when the only one asked for was refused.) */
           if (dependencies != NULL)
             release_dependencies (dependencies);
@@ -310,7 +312,6 @@ rc_native_handle_finalize (GObject *object)
   RcNativeHandle *self = RC_NATIVE_HANDLE (object);
   RcNativeHandlePrivate *priv = rc_native_handle_get_instance_private (self);
   int state = g_atomic_int_get (get_state (self));
-
   GPtrArray *dependencies = NULL;
 
   if (RC_STATE_PHASE (state) == RC_PHASE_OPEN &&
@@ -319,19 +320,21 @@ rc_native_handle_finalize (GObject *object)
                type_id_or_none (priv), RC_STATE_COUNT (state));
 
   /* Left only by a handle never released: its resource is leaked and still
-   * uses them, so their counted references stay taken; the objects go. */
-  if (priv->dependencies != NULL)
+   * uses them, so their counted references stay taken; the objects go.
+   * (A released handle's list went with its release; the flag, not the
+   * list, says so without reading what that release wrote.) */
+  if ((state & RC_STATE_DEPENDENCIES) != 0 && RC_STATE_PHASE (state) != RC_PHASE_RELEASED)
     {
-      g_mutex_lock (&deps_lock);
+      pthread_mutex_lock (&deps_lock);
       dependencies = g_steal_pointer (&priv->dependencies);
-      for (guint i = 0; i < dependencies->len; i++)
+      for (guint i = 0; dependencies != NULL && i < dependencies->len; i++)
         {
           RcNativeHandle *dependency = g_ptr_array_index (dependencies, i);
           RcNativeHandlePrivate *dependency_priv = rc_native_handle_get_instance_private (dependency);
 
           dependency_priv->n_dependants--;
         }
-      g_mutex_unlock (&deps_lock);
+      pthread_mutex_unlock (&deps_lock);
     }
 
   if ((_rc_get_debug_flags () & RC_DEBUG_LEAKS) != 0)
@@ -991,7 +994,8 @@ rc_native_handle_add_dependency (RcNativeHandle  *self,
 {
   RcNativeHandlePrivate *priv;
   RcNativeHandlePrivate *dependency_priv;
-  /* RC_ERROR_FAILED stands for success here. */
+  /* RC_ERROR_FAILED stands for success here, RC_ERROR_DISPOSED for self
+   * released meanwhile, RC_ERROR_INVALID_HANDLE for the dependency. */
   RcError outcome = RC_ERROR_FAILED;
 
   g_return_val_if_fail (RC_IS_NATIVE_HANDLE (self), FALSE);
@@ -1009,19 +1013,23 @@ rc_native_handle_add_dependency (RcNativeHandle  *self,
       return FALSE;
     }
 
+  /* Early answers, for a clear error; the decisive checks are below. */
   if (RC_STATE_PHASE (g_atomic_int_get (get_state (self))) != RC_PHASE_OPEN)
     {
       set_disposed_error (error, priv, dependency_priv, "the former");
       return FALSE;
     }
-  if (!try_add_ref (dependency))
+  if (RC_STATE_PHASE (g_atomic_int_get (get_state (dependency))) != RC_PHASE_OPEN)
     {
       set_disposed_error (error, priv, dependency_priv, "the latter");
       return FALSE;
     }
 
+  /* Taken first, outside the lock: a language binding may run code when
+   * an object gains a reference. The caller holds one, so giving it back
+   * on refusal cannot finalize the dependency. */
   g_object_ref (dependency);
-  g_mutex_lock (&deps_lock);
+  pthread_mutex_lock (&deps_lock);
   if (!mark_dependencies (self))
     {
       /* Released meanwhile, by another thread. */
@@ -1033,6 +1041,13 @@ rc_native_handle_add_dependency (RcNativeHandle  *self,
        * close through it, whatever its dependency holds.) */
       outcome = RC_ERROR_CYCLE;
     }
+  else if (!try_add_ref (dependency))
+    {
+      /* The counted reference comes last, when nothing can refuse any
+       * more: a refusal never has to give one back, which could release a
+       * dependency that was open with a count of zero. */
+      outcome = RC_ERROR_INVALID_HANDLE;
+    }
   else
     {
       if (priv->dependencies == NULL)
@@ -1040,7 +1055,7 @@ rc_native_handle_add_dependency (RcNativeHandle  *self,
       g_ptr_array_add (priv->dependencies, dependency);
       dependency_priv->n_dependants++;
     }
-  g_mutex_unlock (&deps_lock);
+  pthread_mutex_unlock (&deps_lock);
 
   if (outcome == RC_ERROR_FAILED)
     return TRUE;
@@ -1051,8 +1066,8 @@ rc_native_handle_add_dependency (RcNativeHandle  *self,
                  "the latter already depends on the former",
                  type_id_or_none (priv), type_id_or_none (dependency_priv));
   else
-    set_disposed_error (error, priv, dependency_priv, "the former");
-  rc_native_handle_release (dependency);
+    set_disposed_error (error, priv, dependency_priv,
+                        outcome == RC_ERROR_DISPOSED ? "the former" : "the latter");
   g_object_unref (dependency);
   return FALSE;
 }
@@ -1079,13 +1094,13 @@ rc_native_handle_get_dependencies (RcNativeHandle *self)
 
   priv = rc_native_handle_get_instance_private (self);
   result = g_ptr_array_new ();
-  g_mutex_lock (&deps_lock);
+  pthread_mutex_lock (&deps_lock);
   if (priv->dependencies != NULL)
     {
       for (guint i = 0; i < priv->dependencies->len; i++)
         g_ptr_array_add (result, g_ptr_array_index (priv->dependencies, i));
     }
-  g_mutex_unlock (&deps_lock);
+  pthread_mutex_unlock (&deps_lock);
 
   return result;
 }
@@ -1138,7 +1153,7 @@ print_report_at_exit (void)
 static void
 registry_add (RcNativeHandle *self)
 {
-  g_mutex_lock (&registry_lock);
+  pthread_mutex_lock (&registry_lock);
   if (registry == NULL)
     {
       registry = g_hash_table_new (NULL, NULL);
@@ -1147,7 +1162,7 @@ registry_add (RcNativeHandle *self)
       atexit (print_report_at_exit);
     }
   g_hash_table_add (registry, self);
-  g_mutex_unlock (&registry_lock);
+  pthread_mutex_unlock (&registry_lock);
 }
 
 /* @dependencies: those that @self, being finalized, still held. */
@@ -1158,7 +1173,7 @@ registry_remove (RcNativeHandle *self,
   RcNativeHandlePrivate *priv = rc_native_handle_get_instance_private (self);
   int state = g_atomic_int_get (get_state (self));
 
-  g_mutex_lock (&registry_lock);
+  pthread_mutex_lock (&registry_lock);
   g_hash_table_remove (registry, self);
   if (RC_STATE_PHASE (state) == RC_PHASE_OPEN)
     {
@@ -1170,7 +1185,7 @@ registry_remove (RcNativeHandle *self,
       for (guint i = 0; dependencies != NULL && i < dependencies->len; i++)
         g_ptr_array_add (finalized_edges, describe_edge (self, g_ptr_array_index (dependencies, i)));
     }
-  g_mutex_unlock (&registry_lock);
+  pthread_mutex_unlock (&registry_lock);
 }
 
 typedef struct
@@ -1247,7 +1262,7 @@ rc_debug_live_report (void)
   tallies = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   edges = g_ptr_array_new_with_free_func (g_free);
 
-  g_mutex_lock (&registry_lock);
+  pthread_mutex_lock (&registry_lock);
   if (registry != NULL)
     {
       g_hash_table_iter_init (&iter, registry);
@@ -1261,10 +1276,10 @@ rc_debug_live_report (void)
           tally_for (tallies, priv->type_id)->alive++;
           total++;
 
-          g_mutex_lock (&deps_lock);
+          pthread_mutex_lock (&deps_lock);
           for (guint i = 0; priv->dependencies != NULL && i < priv->dependencies->len; i++)
             g_ptr_array_add (edges, describe_edge (handle, g_ptr_array_index (priv->dependencies, i)));
-          g_mutex_unlock (&deps_lock);
+          pthread_mutex_unlock (&deps_lock);
         }
 
       g_hash_table_iter_init (&iter, finalized_unreleased);
@@ -1276,7 +1291,7 @@ rc_debug_live_report (void)
       for (guint i = 0; i < finalized_edges->len; i++)
         g_ptr_array_add (edges, g_strdup (g_ptr_array_index (finalized_edges, i)));
     }
-  g_mutex_unlock (&registry_lock);
+  pthread_mutex_unlock (&registry_lock);
 
   report = g_string_new (NULL);
   g_string_append_printf (report, "refcount live handles: %u not released\n", total);

@@ -53,6 +53,7 @@ typedef struct
    * object after someone over-released the dog behind the owner's back. */
   uint64_t dog_serial;
   int walks;
+  int borrowing;        /* dog is borrowed: no native reference to give back */
 } RcTnOwner;
 
 typedef struct
@@ -285,6 +286,21 @@ register_new (RcTnObject *obj, int kind)
 static void finalize (RcTnObject *obj, RcTnFreedCallback callback,
                       void *user_data);
 
+/* A borrowing owner's last use of its dog: misuse unless p is still the
+ * live dog of serial want_serial.  Never dereferences p unless it is live. */
+static void
+touch_checked (void *p, uint64_t want_serial)
+{
+  RcTnObject *obj = (RcTnObject *) p;
+
+  pthread_mutex_lock (&lock);
+  if (registry_find (p) == SIZE_MAX
+      || obj->kind != RC_TN_KIND_DOG
+      || obj->serial != want_serial)
+    count_misuse ();
+  pthread_mutex_unlock (&lock);
+}
+
 /* Drops one reference from p if it is a live object of want_kind (0: any
  * kind) and serial want_serial (0: any; serials start at 1), otherwise
  * counts misuse.  Frees the object if that was the last reference. */
@@ -332,12 +348,14 @@ finalize (RcTnObject *obj, RcTnFreedCallback callback, void *user_data)
 {
   RcTnObject *dog = NULL;
   uint64_t dog_serial = 0;
+  int borrowing = 0;
   int kind = obj->kind;
 
   if (kind == RC_TN_KIND_OWNER)
     {
       dog = ((RcTnOwner *) obj)->dog;
       dog_serial = ((RcTnOwner *) obj)->dog_serial;
+      borrowing = ((RcTnOwner *) obj)->borrowing;
     }
 
   /* Before free(), so the address cannot be handed to a new object while
@@ -349,8 +367,10 @@ finalize (RcTnObject *obj, RcTnFreedCallback callback, void *user_data)
 
   /* The serial makes this a misuse rather than a wrong release if the dog
    * was over-released elsewhere and its address reused since. */
-  if (dog != NULL)
+  if (dog != NULL && !borrowing)
     release_checked (dog, RC_TN_KIND_DOG, dog_serial);
+  else if (dog != NULL)
+    touch_checked (dog, dog_serial);
 }
 
 /* With lock held: 1 if the owner's dog is still the live dog it took. */
@@ -381,8 +401,8 @@ rc_tn_dog_new (const char *name)
   return register_new (&dog->base, RC_TN_KIND_DOG);
 }
 
-void *
-rc_tn_owner_new (void *dog)
+static void *
+owner_new (void *dog, int borrowing)
 {
   RcTnOwner *owner = malloc (sizeof *owner);
   RcTnObject *dog_obj;
@@ -393,6 +413,7 @@ rc_tn_owner_new (void *dog)
   owner->dog = NULL;
   owner->dog_serial = 0;
   owner->walks = 0;
+  owner->borrowing = borrowing;
 
   /* Taking the dog reference and registering the owner in one critical
    * section: the dog cannot die in between, and a failed registration
@@ -402,9 +423,10 @@ rc_tn_owner_new (void *dog)
   if (ok && dog != NULL)
     {
       dog_obj = lookup_kind (dog, RC_TN_KIND_DOG);
-      if (dog_obj != NULL && dog_obj->ref_count < INT_MAX)
+      if (dog_obj != NULL && (borrowing || dog_obj->ref_count < INT_MAX))
         {
-          dog_obj->ref_count++;
+          if (!borrowing)
+            dog_obj->ref_count++;
           owner->dog = dog_obj;
           owner->dog_serial = dog_obj->serial;
         }
@@ -419,6 +441,18 @@ rc_tn_owner_new (void *dog)
       return NULL;
     }
   return owner;
+}
+
+void *
+rc_tn_owner_new (void *dog)
+{
+  return owner_new (dog, 0);
+}
+
+void *
+rc_tn_owner_new_borrowing (void *dog)
+{
+  return owner_new (dog, 1);
 }
 
 void *

@@ -64,6 +64,17 @@ RC_TN_API void *rc_tn_dog_new (const char *name);
  * dog counts as misuse; the owner is then created without a dog. */
 RC_TN_API void *rc_tn_owner_new (void *dog);
 
+/* Creates an owner that borrows `dog` without taking a native reference
+ * to it: the caller promises that the dog outlives the owner.  The owner
+ * remembers the dog (and its serial) and, when it is freed, touches its dog
+ * once more: if the dog is no longer alive by then, that counts as misuse
+ * (the owner outlived what it borrowed), so a host that releases the dog
+ * before its owner shows up in rc_tn_misuse_count().  Walking it and
+ * rc_tn_owner_get_dog() behave as for an owner of that dog.  A `dog` that
+ * is not a live dog counts as misuse; the owner is then created without a
+ * dog (and checks nothing when freed). */
+RC_TN_API void *rc_tn_owner_new_borrowing (void *dog);
+
 /* Creates a crocodile. */
 RC_TN_API void *rc_tn_croc_new (void);
 

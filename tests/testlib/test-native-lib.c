@@ -145,6 +145,74 @@ test_owner_keeps_dog (void)
 }
 
 static void
+test_borrowing_owner (void)
+{
+  long misuse = rc_tn_misuse_count ();
+  void *dog = rc_tn_dog_new ("Lent");
+  void *owner = rc_tn_owner_new_borrowing (dog);
+  void *croc = rc_tn_croc_new ();
+  void *stray;
+
+  /* No native reference is taken on the dog. */
+  CHECK (owner != NULL);
+  CHECK (rc_tn_get_ref_count (dog) == 1);
+  CHECK (rc_tn_owner_get_dog (owner) == dog);
+  CHECK (rc_tn_owner_walk (owner) == 1);
+  CHECK (rc_tn_misuse_count () == misuse);
+
+  /* Owner freed first, as promised: no misuse, the dog is untouched. */
+  rc_tn_release (owner);
+  CHECK (!rc_tn_is_alive (owner));
+  CHECK (rc_tn_is_alive (dog) && rc_tn_get_ref_count (dog) == 1);
+  CHECK (rc_tn_misuse_count () == misuse);
+  rc_tn_release (dog);
+  CHECK (rc_tn_misuse_count () == misuse);
+
+  /* The dog freed before its borrowing owner: walking is misuse, and so is
+   * freeing the owner (its last use of the dog). */
+  dog = rc_tn_dog_new ("Lent");
+  owner = rc_tn_owner_new_borrowing (dog);
+  rc_tn_release (dog);
+  CHECK (!rc_tn_is_alive (dog));
+  CHECK (rc_tn_misuse_count () == misuse);
+  CHECK (rc_tn_owner_walk (owner) == -1);
+  CHECK (rc_tn_misuse_count () - misuse == 1);
+  rc_tn_release (owner);
+  CHECK (rc_tn_misuse_count () - misuse == 2);
+
+  /* Even if the dog's address is reused by a new dog (the serial tells). */
+  {
+    void *dogs[64];
+    int i;
+
+    dog = rc_tn_dog_new ("Lent");
+    owner = rc_tn_owner_new_borrowing (dog);
+    rc_tn_release (dog);
+    for (i = 0; i < 64; i++)
+      dogs[i] = rc_tn_dog_new ("New");
+    rc_tn_release (owner);
+    CHECK (rc_tn_misuse_count () - misuse == 3);
+    for (i = 0; i < 64; i++)
+      {
+        CHECK (rc_tn_get_ref_count (dogs[i]) == 1);
+        rc_tn_release (dogs[i]);
+      }
+  }
+
+  /* Not a dog: misuse, and an owner without a dog that checks nothing. */
+  stray = rc_tn_owner_new_borrowing (croc);
+  CHECK (stray != NULL);
+  CHECK (rc_tn_misuse_count () - misuse == 4);
+  CHECK (rc_tn_owner_get_dog (stray) == NULL);
+  rc_tn_release (croc);
+  rc_tn_release (stray);
+  CHECK (rc_tn_misuse_count () - misuse == 4);
+
+  rc_tn_reset_misuse_count ();
+  check_clean ();
+}
+
+static void
 test_misuse (void)
 {
   int on_stack = 0;
@@ -554,6 +622,7 @@ static const struct
   { "counts after create and release", test_counts },
   { "dog name is copied, NULL is unnamed", test_dog_name },
   { "owner keeps its dog alive", test_owner_keeps_dog },
+  { "borrowing owner: no reference, misuse if it outlives its dog", test_borrowing_owner },
   { "misuse is counted without crashing", test_misuse },
   { "walk after dog freed returns -1", test_walk_after_dog_freed },
   { "croc eats live dogs only", test_croc_eat },
