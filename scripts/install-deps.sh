@@ -9,6 +9,7 @@ packages=(
   gtk-doc-tools
   python3 python3-dev python3-gi python-gi-dev python3-cffi python3-pytest python3-hypothesis
   valgrind
+  valac gjs
 )
 
 missing=()

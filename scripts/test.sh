@@ -23,7 +23,9 @@ setup() { # meson setup, quiet unless it fails
 
 echo "== build and full test suite (build-test/)"
 rm -rf build-test build-test.setup.log
-setup build-test
+# The Vala and GJS tests are required here: a missing valac or gjs is an
+# error, not a smaller suite.
+setup build-test -Dvala=enabled -Dgjs=enabled
 meson test -C build-test --print-errorlogs --num-processes "$jobs"
 logs+=(build-test/meson-logs/testlog.json)
 

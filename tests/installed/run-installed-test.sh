@@ -3,13 +3,14 @@
 # GIR and the HTML reference) into a scratch directory and builds a small
 # program against that copy alone, through pkg-config, then checks what else
 # an install must hold (GIR, typelib, HTML reference).
-#   run-installed-test.sh BUILD_DIR SOURCE_DIR CC [PYTHON]
+#   run-installed-test.sh BUILD_DIR SOURCE_DIR CC [PYTHON [VALAC]]
 set -euo pipefail
 
 build_dir=$1
 source_dir=$2
 cc=$3
 python=${4:-}
+valac=${5:-}
 
 destdir=$(mktemp -d)
 trap 'rm -rf "$destdir"' EXIT
@@ -39,7 +40,9 @@ libdir=$(dirname "$(find "$destdir" -name 'librefcount-1.so' | head -n 1)")
 LD_LIBRARY_PATH=$libdir "$destdir/consumer"
 
 # The consumer must not have picked the build tree's library by accident.
-LD_LIBRARY_PATH=$libdir ldd "$destdir/consumer" | grep -q "$destdir" \
+# (grep reads all of ldd's output: with -q it could exit first, and ldd's
+# SIGPIPE would fail the pipeline under pipefail.)
+LD_LIBRARY_PATH=$libdir ldd "$destdir/consumer" | grep "$destdir" >/dev/null \
   || { echo "consumer is not linked against the installed library"; exit 1; }
 
 for f in Refcount-1.0.gir Refcount-1.0.typelib refcount.h rc-version.h rc-enum-types.h; do
@@ -81,5 +84,17 @@ assert fast is not None and fast.__file__.startswith(destdir), fast
 print("installed python: C accelerator from", fast.__file__)
 PY
   )
+fi
+if [ -n "$valac" ]; then
+  # The VAPI from the installed prefix alone; gobject-2.0 comes from
+  # refcount-1.deps, the C flags from the installed refcount-1.pc.
+  for f in refcount-1.vapi refcount-1.deps; do
+    [ -n "$(find "$destdir" -name "$f")" ] || { echo "$f was not installed"; exit 1; }
+    echo "installed: $f"
+  done
+  vapidir=$(dirname "$(find "$destdir" -name refcount-1.vapi | head -n 1)")
+  (cd "$destdir" && "$valac" --quiet --vapidir="$vapidir" --pkg refcount-1 \
+     -o "$destdir/consumer-vala" "$source_dir/tests/installed/consumer.vala" -X -w)
+  LD_LIBRARY_PATH=$libdir "$destdir/consumer-vala"
 fi
 echo "installed-consumer: ok"
