@@ -120,6 +120,10 @@ run_suite() {
   git clone --quiet --no-checkout "$top" "$root/src/refcount" || return 1
   git -C "$root/src/refcount" checkout --quiet --detach "$rev" || return 1
 
+  # The root of the chroot is a mount point, as on a real system: mount
+  # namespaces (unshare, which a test uses) need one.
+  mount --bind "$root" "$root" || return 1
+  mounts+=("$root")
   mount -t proc proc "$root/proc" || return 1
   mounts+=("$root/proc")
   bind /dev "$root/dev" || return 1

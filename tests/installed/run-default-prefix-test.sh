@@ -39,7 +39,7 @@ if outside:
   else
     namespace=(unshare --map-root-user --mount --propagation private)
   fi
-  "${namespace[@]}" true 2>/dev/null \
+  "${namespace[@]}" true \
     || fail "cannot make a private mount namespace (${namespace[*]}): run as root, or allow unprivileged user namespaces"
   RC_DEFAULT_PREFIX_INSIDE=1 RC_SCRATCH=$scratch "${namespace[@]}" bash "$0" "$@"
   exit

@@ -22,10 +22,10 @@ if ! meson setup "$scratch/build" "$project" --force-fallback-for=refcount-1 \
   echo "subproject: meson setup of the consumer failed"
   exit 1
 fi
-# meson says "Dependency refcount-1 found: YES 0.1.0 (overridden)" once the
-# subproject's override_dependency() has provided it.
+# meson says "Dependency refcount-1 [for host machine] found: YES 0.1.0
+# (overridden)" once the subproject's override_dependency() provided it.
 grep -E "^Executing subproject refcount|^Dependency refcount-1 " "$scratch/setup.log"
-grep -q "^Dependency refcount-1 found: YES .*(overridden)" "$scratch/setup.log" \
+grep -qE "^Dependency refcount-1 .*found: YES .*\(overridden\)" "$scratch/setup.log" \
   || { cat "$scratch/setup.log"; echo "subproject: refcount-1 did not come from the subproject"; exit 1; }
 
 # Only what the consumer needs: the library, not the subproject's tests.
