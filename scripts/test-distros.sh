@@ -136,6 +136,8 @@ run_suite() {
     HOME=/root LANG=C.UTF-8 TERM=dumb \
     /bin/bash -c 'cd /src/refcount && ./scripts/test.sh' 2>&1 | tee "$log"
   local status=${PIPESTATUS[0]}
+  # The meson logs of the run outlive the chroot.
+  cp -r "$root/src/refcount/build-test/meson-logs" "${log%.log}-meson-logs" 2>/dev/null || true
   cleanup
   return "$status"
 }

@@ -11,7 +11,7 @@ value(s)"). Neither is refcount's doing, and no suppression file can say "any
 number of frames, all in this interpreter". This wrapper runs valgrind with
 its XML output and counts every error it reports, except one whose stacks lie
 wholly inside the interpreter: each frame is in the Python binary or
-libpython, in memcheck's own allocator and string replacements, or one of
+libpython or one of the standard library's C modules (lib-dynload), in memcheck's own allocator and string replacements, or one of
 the C library's process and thread entry points, and the stack reaches such
 an entry point (a stack cut short by --num-callers may hide a caller, so it
 counts). An error with a single frame anywhere else (librefcount, the
@@ -31,7 +31,13 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
-INTERPRETER_OBJ = re.compile(r"(^|/)(python3\.\d+t?|libpython3\.\d+t?\.so(\.[\d.]+)?)$")
+INTERPRETER_OBJ = re.compile(
+    r"(^|/)(python3\.\d+t?|libpython3\.\d+t?\.so(\.[\d.]+)?)$"
+    # The standard library's own C modules, shipped with the interpreter
+    # (CPython 3.13's _decimal and termios keep what their init allocates);
+    # not site or dist-packages, where cffi, gi and refcount's modules are.
+    r"|/python3\.\d+t?/lib-dynload/[^/]+\.so$"
+)
 # memcheck's replacements of malloc, free, memcpy, strlen...
 MEMCHECK_OBJ = re.compile(r"(^|/)vgpreload_memcheck-[^/]*\.so$")
 # Where every stack of a process or of one of its threads starts.
