@@ -1,5 +1,6 @@
 #!/bin/bash
-# Installs, from Debian 12's packages, everything the build, the demo and the
+# Installs, from Debian's packages (the names are the same in Debian 12, 13
+# and testing), everything the build, the demo and the
 # test suite need. Runs apt-get as root, or through sudo.
 set -euo pipefail
 

@@ -2,7 +2,9 @@
 # Builds refcount from scratch and runs the whole test suite:
 #  1. every suite: C, Python (with the C accelerator and on the GI path
 #     alone), the examples, the gtk-doc coverage check, the installed-prefix
-#     checks in C and Python;
+#     checks in C and Python (a scratch prefix, and the default one used
+#     with no variable set), refcount as a meson subproject, the valgrind
+#     judge's own test;
 #  2. the C suites and the Python suite under valgrind memcheck;
 #  3. the C suites and the Python suite in an AddressSanitizer +
 #     UndefinedBehaviorSanitizer build;

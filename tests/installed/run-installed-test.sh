@@ -40,9 +40,10 @@ libdir=$(dirname "$(find "$destdir" -name 'librefcount-1.so' | head -n 1)")
 LD_LIBRARY_PATH=$libdir "$destdir/consumer"
 
 # The consumer must not have picked the build tree's library by accident.
-# (grep reads all of ldd's output: with -q it could exit first, and ldd's
-# SIGPIPE would fail the pipeline under pipefail.)
-LD_LIBRARY_PATH=$libdir ldd "$destdir/consumer" | grep "$destdir" >/dev/null \
+# (Not `ldd | grep -q`: grep leaving early would fail ldd, and with it the
+# pipeline, under pipefail.)
+libraries=$(LD_LIBRARY_PATH=$libdir ldd "$destdir/consumer")
+grep -q "$destdir" <<<"$libraries" \
   || { echo "consumer is not linked against the installed library"; exit 1; }
 
 for f in Refcount-1.0.gir Refcount-1.0.typelib refcount.h rc-version.h rc-enum-types.h; do
