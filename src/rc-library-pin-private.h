@@ -16,7 +16,30 @@ G_BEGIN_DECLS
  * closure built at run time). */
 typedef struct _RcLibraryPin RcLibraryPin;
 
-RcLibraryPin *_rc_library_pin_acquire (gconstpointer  function);
-void          _rc_library_pin_release (RcLibraryPin  *pin);
+/* The last function found to need no pin, for every thread: that is final,
+ * so a stale value is still right. Most programs release with one or two
+ * such functions (free(), a function of their own): checked inline. */
+G_GNUC_INTERNAL extern gconstpointer _rc_library_pin_last_permanent;
+
+RcLibraryPin *_rc_library_pin_acquire_slow (gconstpointer  function);
+void          _rc_library_pin_release      (RcLibraryPin  *pin);
+
+/*
+ * _rc_library_pin_acquire:
+ * @function: (nullable): a function that a handle will call
+ *
+ * Keeps the shared object that contains @function loaded until the pin is
+ * given back with _rc_library_pin_release().
+ *
+ * Returns: the pin, or %NULL when none is needed
+ */
+static inline RcLibraryPin *
+_rc_library_pin_acquire (gconstpointer function)
+{
+  if (function == NULL ||
+      function == __atomic_load_n (&_rc_library_pin_last_permanent, __ATOMIC_RELAXED))
+    return NULL;
+  return _rc_library_pin_acquire_slow (function);
+}
 
 G_END_DECLS

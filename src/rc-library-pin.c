@@ -51,6 +51,8 @@ static GHashTable *pins;
 /* The link maps of the objects that cannot be unloaded, computed once. */
 static GHashTable *permanent_maps;
 
+gconstpointer _rc_library_pin_last_permanent;
+
 /* The last function looked up by this thread, and its record. */
 static __thread gconstpointer cached_function;
 static __thread RcLibraryPin *cached_pin;
@@ -191,7 +193,7 @@ compute_permanent_maps (void)
     g_hash_table_insert (by_name, (gpointer) needed_name_of (map), map);
 
   mark_with_dependencies (main_map, by_name);
-  mark_with_dependencies (link_map_of ((gconstpointer) _rc_library_pin_acquire), by_name);
+  mark_with_dependencies (link_map_of ((gconstpointer) _rc_library_pin_acquire_slow), by_name);
 }
 
 static RcLibraryPin *
@@ -244,6 +246,7 @@ acquire_first (RcLibraryPin *pin)
   if (g_hash_table_contains (permanent_maps, map) || is_nodelete (map))
     {
       g_atomic_int_set (&pin->permanent, TRUE);
+      __atomic_store_n (&_rc_library_pin_last_permanent, pin->function, __ATOMIC_RELAXED);
       pthread_mutex_unlock (&pin_lock);
       return NULL;
     }
@@ -264,23 +267,12 @@ acquire_first (RcLibraryPin *pin)
   return pin;
 }
 
-/*
- * _rc_library_pin_acquire:
- * @function: (nullable): a function that a handle will call
- *
- * Keeps the shared object that contains @function loaded until the pin is
- * given back with _rc_library_pin_release().
- *
- * Returns: the pin, or %NULL when none is needed
- */
+/* _rc_library_pin_acquire() past its inline checks. */
 RcLibraryPin *
-_rc_library_pin_acquire (gconstpointer function)
+_rc_library_pin_acquire_slow (gconstpointer function)
 {
   RcLibraryPin *pin;
   int live;
-
-  if (function == NULL)
-    return NULL;
 
   if (G_LIKELY (function == cached_function))
     {
@@ -294,7 +286,10 @@ _rc_library_pin_acquire (gconstpointer function)
     }
 
   if (G_LIKELY (g_atomic_int_get (&pin->permanent)))
-    return NULL;
+    {
+      __atomic_store_n (&_rc_library_pin_last_permanent, function, __ATOMIC_RELAXED);
+      return NULL;
+    }
 
   for (live = g_atomic_int_get (&pin->live); live > 0; live = g_atomic_int_get (&pin->live))
     {

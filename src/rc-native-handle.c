@@ -131,22 +131,18 @@ static void registry_remove (RcNativeHandle *self,
                              GPtrArray      *dependencies);
 static void release_dependencies (GPtrArray *dependencies);
 
+int _rc_debug_flags = -1;
+
+/* Two threads parsing the variable at once find the same flags. */
 guint
-_rc_get_debug_flags (void)
+_rc_parse_debug_flags (void)
 {
-  static gsize flags_initialized;
-  static guint flags;
+  static const GDebugKey keys[] = {
+    { "leaks", RC_DEBUG_LEAKS },
+  };
+  guint flags = g_parse_debug_string (g_getenv ("RC_DEBUG"), keys, G_N_ELEMENTS (keys));
 
-  if (g_once_init_enter (&flags_initialized))
-    {
-      static const GDebugKey keys[] = {
-        { "leaks", RC_DEBUG_LEAKS },
-      };
-
-      flags = g_parse_debug_string (g_getenv ("RC_DEBUG"), keys, G_N_ELEMENTS (keys));
-      g_once_init_leave (&flags_initialized, 1);
-    }
-
+  __atomic_store_n (&_rc_debug_flags, (int) flags, __ATOMIC_RELAXED);
   return flags;
 }
 
@@ -323,10 +319,10 @@ rc_native_handle_finalize (GObject *object)
   RcNativeHandle *self = RC_NATIVE_HANDLE (object);
   RcNativeHandlePrivate *priv = rc_native_handle_get_instance_private (self);
   int state = g_atomic_int_get (get_state (self));
+  gboolean tracked = (_rc_get_debug_flags () & RC_DEBUG_LEAKS) != 0;
   GPtrArray *dependencies = NULL;
 
-  if (RC_STATE_PHASE (state) == RC_PHASE_OPEN &&
-      (_rc_get_debug_flags () & RC_DEBUG_LEAKS) != 0)
+  if (RC_STATE_PHASE (state) == RC_PHASE_OPEN && tracked)
     g_warning ("Native handle of type id \"%s\" leaked with %d outstanding references",
                type_id_or_none (priv), RC_STATE_COUNT (state));
 
@@ -337,7 +333,7 @@ rc_native_handle_finalize (GObject *object)
   if ((state & RC_STATE_DEPENDENCIES) != 0 && RC_STATE_PHASE (state) != RC_PHASE_RELEASED)
     dependencies = steal_dependencies (priv);
 
-  if ((_rc_get_debug_flags () & RC_DEBUG_LEAKS) != 0)
+  if (tracked)
     registry_remove (self, dependencies);
 
   if (dependencies != NULL)
