@@ -844,11 +844,14 @@ single_loop_main (const char *name,
     { "deletable-native-null-id", loop_deletable_native, NULL },
     { "deletable-callback", loop_deletable_callback, NULL },
     { "owning", loop_owning, NULL },
+    { "deletable-module", loop_deletable_module, NULL },
+    { "deletable-module-kept", loop_deletable_module, GINT_TO_POINTER (1) },
     { "add-ref-release", loop_add_ref_release, NULL },
     { "acquire-release", loop_acquire_release, NULL },
     { "rc-box-acquire-release", loop_rc_box_acquire_release, NULL },
   };
   guint64 iters = g_ascii_strtoull (iters_str, NULL, 10);
+  RcDeletableNativeHandle *keeper = NULL;
   RcDeletableNativeHandle *h;
   BenchBox *box;
   gint64 t0;
@@ -871,10 +874,19 @@ single_loop_main (const char *name,
         data = h;
       else if (loops[i].loop == loop_rc_box_acquire_release)
         data = box;
+      if (loops[i].loop == loop_deletable_module)
+        {
+          load_release_module ();
+          /* "-kept": another handle of the function alive throughout */
+          if (data != NULL)
+            keeper = rc_deletable_native_handle_new_native (&native_object, module_release, BENCH_TYPE_ID);
+          data = NULL;
+        }
 
       t0 = now_ns ();
       loops[i].loop (iters, data);
       t1 = now_ns ();
+      g_clear_object (&keeper);
       g_print ("%s: %.1f ns/op over %" G_GUINT64_FORMAT " iterations\n",
                name, (double) (t1 - t0) / (double) MAX (iters, 1), iters);
       g_object_unref (h);
