@@ -13,6 +13,19 @@
 
 #include "rc-test-native.h"
 
+/* RC_TEST_QUICK=1 (set under valgrind): fewer rounds, the same checks. */
+static inline gboolean
+quick_mode (void)
+{
+  return g_strcmp0 (g_getenv ("RC_TEST_QUICK"), "1") == 0;
+}
+
+static inline guint
+scaled (guint n)
+{
+  return quick_mode () ? MAX (n / 10, 1) : n;
+}
+
 typedef struct
 {
   int live;

@@ -37,12 +37,6 @@
 #define DOG_TYPE_ID "DOG_PTR"
 #define FAILED_RELEASE_MESSAGE "*Failed to release native handle*"
 
-static gboolean
-quick_mode (void)
-{
-  return g_strcmp0 (g_getenv ("RC_TEST_QUICK"), "1") == 0;
-}
-
 /* ------------------------------------------------------------------------
  * DepHandle: releases its native object with rc_tn_release and records it
  * ------------------------------------------------------------------------ */

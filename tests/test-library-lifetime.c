@@ -30,18 +30,6 @@
 
 #define DOG_TYPE_ID "DOG_PTR"
 
-static gboolean
-quick_mode (void)
-{
-  return g_strcmp0 (g_getenv ("RC_TEST_QUICK"), "1") == 0;
-}
-
-static guint
-scaled (guint n)
-{
-  return quick_mode () ? MAX (n / 10, 1) : n;
-}
-
 /* ------------------------------------------------------------------------
  * The unloadable library
  * ------------------------------------------------------------------------ */

@@ -54,6 +54,7 @@
 #include <refcount/refcount.h>
 
 #include "rc-test-native.h"
+#include "test-common.h"
 
 #define N_SLOTS 10
 #define MAX_NATIVES 64
@@ -65,12 +66,6 @@
 
 /* The first prior count set_handle refuses: the count must fit in 29 bits. */
 #define PRIOR_OUT_OF_RANGE (G_MAXINT / 4)
-
-static gboolean
-quick_mode (void)
-{
-  return g_strcmp0 (g_getenv ("RC_TEST_QUICK"), "1") == 0;
-}
 
 static guint32
 base_seed (void)

@@ -45,18 +45,6 @@
 
 #define N_THREADS 8
 
-static gboolean
-quick_mode (void)
-{
-  return g_strcmp0 (g_getenv ("RC_TEST_QUICK"), "1") == 0;
-}
-
-static guint
-scaled (guint n)
-{
-  return quick_mode () ? MAX (n / 10, 1) : n;
-}
-
 static guint32
 base_seed (void)
 {

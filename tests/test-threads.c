@@ -28,18 +28,6 @@
 #define N_THREADS 8
 #define N_SHARED 4
 
-static gboolean
-quick_mode (void)
-{
-  return g_strcmp0 (g_getenv ("RC_TEST_QUICK"), "1") == 0;
-}
-
-static guint
-scaled (guint n)
-{
-  return quick_mode () ? MAX (n / 10, 1) : n;
-}
-
 /* A handle over a dog, whose release function counts its calls. */
 typedef struct
 {
