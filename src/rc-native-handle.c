@@ -717,6 +717,48 @@ rc_native_handle_drop_wrapper_reference (RcNativeHandle *self)
 }
 
 /**
+ * rc_native_handle_construct: (skip)
+ * @self: a #RcNativeHandle just made by g_object_new() without properties,
+ *   that no other code has seen yet
+ * @handle: (nullable): the native pointer, or %NULL to set it later with
+ *   rc_native_handle_set_handle()
+ * @type_id: (nullable): the type id
+ * @prior_ref_count: references held before this one, at least 0
+ *
+ * For constructors written in C, such as a language binding's: gives a new
+ * handle its pointer, type id and count in one step. It does what the
+ * construct properties #RcNativeHandle:handle, #RcNativeHandle:type-id and
+ * #RcReferenceCounter:prior-ref-count do, without their cost (passing
+ * properties to g_object_new() costs more than the rest of a handle's
+ * life). A @handle that #RcNativeHandleClass.is_valid_handle rejects is
+ * left unset, with a critical warning, as with the property.
+ *
+ * Returns: %TRUE; %FALSE (with a critical warning) when @self already has a
+ *   pointer or a type id, or @prior_ref_count is out of range
+ */
+gboolean
+rc_native_handle_construct (RcNativeHandle *self,
+                            gpointer        handle,
+                            const char     *type_id,
+                            int             prior_ref_count)
+{
+  RcNativeHandlePrivate *priv;
+  int *state;
+
+  g_return_val_if_fail (RC_IS_NATIVE_HANDLE (self), FALSE);
+  g_return_val_if_fail (prior_ref_count >= 0 && prior_ref_count < RC_STATE_COUNT_MAX, FALSE);
+
+  priv = rc_native_handle_get_instance_private (self);
+  state = get_state (self);
+  g_return_val_if_fail (*state == RC_STATE_MAKE (RC_STATE_COUNT (*state), RC_PHASE_UNSET) &&
+                        priv->type_id == NULL, FALSE);
+
+  *state = RC_STATE_MAKE (prior_ref_count + 1, RC_PHASE_UNSET);
+  _rc_native_handle_init_handle (self, handle, type_id);
+  return TRUE;
+}
+
+/**
  * rc_native_handle_acquire:
  * @self: a #RcNativeHandle
  * @error: return location for a #GError

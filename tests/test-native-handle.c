@@ -1229,6 +1229,63 @@ test_leak_warning_not_leaked (void)
 }
 
 static void
+test_construct (void)
+{
+  State state;
+  TestDogHandle *h;
+  gpointer dog, dog2;
+  GError *error = NULL;
+
+  dog_state_begin (&state);
+
+  /* As the construct properties do: pointer, type id and count. */
+  dog = rc_tn_dog_new ("Rex");
+  h = g_object_new (TEST_TYPE_DOG_HANDLE, NULL);
+  g_assert_true (rc_native_handle_construct (RC_NATIVE_HANDLE (h), dog, DOG_TYPE_ID, 2));
+  g_assert_true (rc_native_handle_get_handle (RC_NATIVE_HANDLE (h)) == dog);
+  g_assert_cmpstr (rc_native_handle_get_type_id (RC_NATIVE_HANDLE (h)), ==, DOG_TYPE_ID);
+  g_assert_cmpint (count_of (h), ==, 3);
+  g_assert_false (rc_native_handle_is_disposed (RC_NATIVE_HANDLE (h)));
+
+  /* Only once. */
+  expect_assertion ();
+  g_assert_false (rc_native_handle_construct (RC_NATIVE_HANDLE (h), dog, NULL, 0));
+  g_test_assert_expected_messages ();
+  rc_native_handle_release (RC_NATIVE_HANDLE (h));
+  rc_native_handle_release (RC_NATIVE_HANDLE (h));
+  g_assert_true (rc_tn_is_alive (dog));
+  g_object_unref (h);  /* the wrapper's reference: released now */
+  g_assert_false (rc_tn_is_alive (dog));
+  g_assert_cmpint (total_release_calls, ==, 1);
+
+  /* Without a pointer: the count is kept for rc_native_handle_set_handle(). */
+  h = g_object_new (TEST_TYPE_DOG_HANDLE, NULL);
+  g_assert_true (rc_native_handle_construct (RC_NATIVE_HANDLE (h), NULL, NULL, 4));
+  g_assert_true (rc_native_handle_is_disposed (RC_NATIVE_HANDLE (h)));
+  g_assert_cmpint (count_of (h), ==, 5);
+  g_assert_null (rc_native_handle_get_type_id (RC_NATIVE_HANDLE (h)));
+  dog2 = rc_tn_dog_new ("Fido");
+  g_assert_true (rc_native_handle_set_handle (RC_NATIVE_HANDLE (h), dog2, 0, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (count_of (h), ==, 1);
+  g_object_unref (h);
+  g_assert_false (rc_tn_is_alive (dog2));
+  g_assert_cmpint (total_release_calls, ==, 2);
+
+  /* Bad arguments. */
+  h = g_object_new (TEST_TYPE_DOG_HANDLE, NULL);
+  expect_assertion ();
+  g_assert_false (rc_native_handle_construct (RC_NATIVE_HANDLE (h), NULL, NULL, -1));
+  g_test_assert_expected_messages ();
+  expect_assertion ();
+  g_assert_false (rc_native_handle_construct (NULL, NULL, NULL, 0));
+  g_test_assert_expected_messages ();
+  g_object_unref (h);
+
+  state_assert_all_released (&state);
+}
+
+static void
 test_drop_wrapper_reference (void)
 {
   State state;
@@ -1782,6 +1839,7 @@ main (int   argc,
   g_test_add_func ("/native-handle/threads-release-once", test_threads_release_once);
   g_test_add_func ("/native-handle/threads-borrow", test_threads_borrow);
   g_test_add_func ("/native-handle/autoptr", test_autoptr);
+  g_test_add_func ("/native-handle/construct", test_construct);
   g_test_add_func ("/native-handle/null-self", test_null_self);
   g_test_add_func ("/native-handle/wrong-type", test_wrong_type);
 

@@ -68,6 +68,11 @@ gboolean     rc_native_handle_is_invalid             (RcNativeHandle  *self);
 RC_AVAILABLE_IN_ALL
 gboolean     rc_native_handle_drop_wrapper_reference (RcNativeHandle  *self);
 RC_AVAILABLE_IN_ALL
+gboolean     rc_native_handle_construct              (RcNativeHandle  *self,
+                                                      gpointer         handle,
+                                                      const char      *type_id,
+                                                      int              prior_ref_count);
+RC_AVAILABLE_IN_ALL
 gpointer     rc_native_handle_acquire                (RcNativeHandle  *self,
                                                       GError         **error);
 RC_AVAILABLE_IN_ALL
