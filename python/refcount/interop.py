@@ -1,20 +1,27 @@
-"""Handles to native pointers obtained through cffi (pyrefcount's interop)."""
+"""Handles to native pointers obtained through cffi (pyrefcount's interop).
 
-import ctypes
+The three handle classes are types of the native core (`refcount/_core.c`):
+
+- `CffiNativeHandle(handle, type_id=None, prior_ref_count=0)`: subclasses
+  release in `_release_handle`, which runs exactly once, with `self` intact;
+- `DeletableCffiNativeHandle(handle, release_native, type_id=None,
+  prior_ref_count=0)`: with a cffi or ctypes function (or an address) as
+  `release_native`, the handle is released by the C library without entering
+  Python, and the library of that function stays loaded until then;
+- `OwningCffiNativeHandle(handle, type_id=None, prior_ref_count=0)`: memory
+  owned by its cffi object (such as `ffi.new`), which the handle keeps.
+
+Any cffi `CData` is a valid handle, as in pyrefcount (`ffi.NULL`, a struct
+value reached through a pointer...).
+"""
+
 import inspect
-import os
 from typing import Any, Callable, Dict, Optional
 
-import _ctypes
 from cffi import FFI
 
-from refcount._gi import Refcount
-from refcount.base import NativeHandle
-
-import gi.overrides.Refcount as _overrides  # noqa: E402 - loaded by refcount._gi
-
-# The C accelerator of the overrides, or None (RC_PYTHON_NO_FAST=1).
-_fast = _overrides._fast
+import refcount.base  # noqa: F401 - configures the native core
+from refcount._core import CffiNativeHandle, DeletableCffiNativeHandle, OwningCffiNativeHandle
 
 __all__ = [
     "CffiData",
@@ -36,251 +43,44 @@ CffiData = Any
 """A cffi CData object (a type alias, for annotations)."""
 
 
-class CffiNativeHandle(NativeHandle):
-    """A reference-counted handle to a pointer obtained through cffi.
-
-    Subclasses override `_release_handle`: it runs exactly once, when the
-    count reaches zero or when the object is garbage collected.
-    """
-
-    def __init__(self, handle: CffiData, type_id: Optional[str] = None, prior_ref_count: int = 0):
-        super().__init__(handle, prior_ref_count, type_id=type_id)
-
-    _rc_attach_kind = 2  # computed below, once the class exists
-
-    @classmethod
-    def _rc_compute_attach_kind(cls) -> int:
-        kind = super()._rc_compute_attach_kind()
-        if kind == 1 and all(getattr(cls, name) is getattr(CffiNativeHandle, name)
-                             for name in ("_is_valid_handle", "_set_handle", "set_handle")):
-            return 0  # the C __init__ checks and sets as these do
-        return kind
-
-    def _is_valid_handle(self, handle: Any) -> bool:
-        return isinstance(handle, FFI.CData)
-
-    @property
-    def ptr(self) -> CffiData:
-        """The cffi pointer given to this handle (None once released)."""
-        return self.get_handle()
-
-    @property
-    def obj(self) -> Any:
-        """The pointed-to object, `ptr[0]`."""
-        return self.ptr[0]
-
-    def __str__(self) -> str:
-        type_id = self.type_id
-        if type_id:
-            return f'CFFI pointer handle to a native pointer of type id "{type_id}"'
-        return "CFFI pointer handle to a native pointer " + str(self.get_handle())
-
-    __repr__ = __str__
-
-
-def _init_kind(cls) -> int:
-    """How DeletableCffiNativeHandle builds handles of class cls.
-
-    0: the C __init__ (a plain RcDeletableNativeHandle, released natively by
-    a cffi function, without entering Python), falling back to 1 for
-    arguments it does not take; 1: the Python __init__, an
-    RcDeletableNativeHandle released by the native function, or for a
-    Python callable (or None) an RcPythonNativeHandle released by
-    `_release_handle`; 2: for subclasses that change the release (or without
-    the C accelerator), CffiNativeHandle's way (see
-    NativeHandle._rc_attach_kind in refcount.base).
-
-    Apart from `_release_handle`, the tests are CffiNativeHandle's: the
-    accelerator, do_release_handle, then the checks.
-    """
-    if getattr(cls, "_release_handle") is not DeletableCffiNativeHandle._release_handle:
-        return 2
-    return cls._rc_compute_attach_kind()
-
-
 class _InitSignature:
-    """`__signature__` of a class whose __init__ is a C one: that of the
-    Python __init__ it stands for (CffiWrapperFactory reads it). Subclasses
-    with their own __init__ get theirs as usual."""
+    """`__signature__` of a handle class: that of pyrefcount's __init__ (with
+    its annotations, which CffiWrapperFactory reads), for the class and the
+    subclasses that keep its __init__; None, so that inspect looks at
+    __init__ as usual, for a subclass with its own."""
 
-    def __init__(self, python_init, c_init):
-        signature = inspect.signature(python_init)
-        self._signature = signature.replace(parameters=list(signature.parameters.values())[1:])
-        self._c_init = c_init
+    def __init__(self, cls, signature):
+        self._init = cls.__init__
+        self._signature = signature
 
     def __get__(self, instance, owner):
-        if instance is None and owner.__init__ is self._c_init:
+        if instance is None and owner.__init__ is self._init:
             return self._signature
-        return None  # inspect then looks at __init__ as usual
+        return None
 
 
-def _install_c_init(cls, install):
-    python_init = cls.__init__
-    install(cls)
-    cls.__signature__ = _InitSignature(python_init, cls.__dict__["__init__"])
+def _declare_signature(cls, example):
+    parameters = list(inspect.signature(example).parameters.values())[1:]
+    cls.__signature__ = _InitSignature(cls, inspect.Signature(parameters))
 
 
-CffiNativeHandle._rc_attach_kind = CffiNativeHandle._rc_compute_attach_kind()
-if _fast is not None:
-    _fast.configure_cffi_handle(CffiNativeHandle.__init__)
-    _install_c_init(CffiNativeHandle, _fast.install_cffi_handle)
+def _cffi_init(self, handle: CffiData, type_id: Optional[str] = None, prior_ref_count: int = 0):
+    pass
 
 
-class _DlInfo(ctypes.Structure):
-    _fields_ = [
-        ("dli_fname", ctypes.c_char_p),
-        ("dli_fbase", ctypes.c_void_p),
-        ("dli_sname", ctypes.c_char_p),
-        ("dli_saddr", ctypes.c_void_p),
-    ]
+def _deletable_init(
+    self,
+    handle: CffiData,
+    release_native: Optional[Callable[[CffiData], None]],
+    type_id: Optional[str] = None,
+    prior_ref_count: int = 0,
+):
+    pass
 
 
-_dladdr = ctypes.CDLL(None).dladdr
-_dladdr.argtypes = [ctypes.c_void_p, ctypes.POINTER(_DlInfo)]
-_dladdr.restype = ctypes.c_int
-
-
-class _NativeRelease:
-    """A native release function (a cffi or ctypes function, an address)
-    for the handles released from Python (without the C accelerator, and
-    for classes that release through `_release_handle`): called through its
-    address, as the native path does, with the library that contains it kept
-    loaded until the call, so that a library closed meanwhile (cffi closes an
-    `ffi.dlopen()` library when its object is collected) is not called into
-    unmapped. The native path pins in C (see RcDeletableNativeHandle); this
-    one holds a dlopen() reference of its own, per handle."""
-
-    _signature = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
-
-    def __init__(self, address: int):
-        self._call = self._signature(address)
-        self._library = None
-        info = _DlInfo()
-        if _dladdr(address, ctypes.byref(info)) and info.dli_fname:
-            try:  # one more reference to the object, if it can be named
-                self._library = ctypes.CDLL(info.dli_fname.decode(), mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
-            except OSError:
-                pass  # the main program: never unloaded
-
-    @classmethod
-    def of(cls, release_native: Any) -> "Optional[_NativeRelease]":
-        """None for a Python callable (or anything not native)."""
-        try:
-            address = _overrides.release_address_of(release_native)
-        except (TypeError, ValueError):
-            return None  # pyrefcount's own error comes at the call
-        return None if address is None else cls(address)
-
-    def __call__(self, handle: Any) -> None:
-        self._call(_overrides.address_of(handle))
-        self._unpin()  # the library may go now
-
-    def _unpin(self) -> None:
-        library, self._library = self._library, None
-        if library is not None:
-            _ctypes.dlclose(library._handle)
-
-    __del__ = _unpin  # never called: it has nothing to keep loaded
-
-
-class DeletableCffiNativeHandle(CffiNativeHandle):
-    """A handle released by calling `release_native(handle)`.
-
-    With a cffi function as `release_native` (such as `lib.release` of an
-    `ffi.dlopen` library), the handle is a plain `Refcount.DeletableNativeHandle`
-    in C: built and released without entering Python.
-    """
-
-    _rc_init_kind = 0 if _fast is not None else 2
-
-    def __init_subclass__(cls, **kwargs):
-        if "_rc_init_kind" not in cls.__dict__:
-            cls._rc_init_kind = _init_kind(cls)
-        super().__init_subclass__(**kwargs)
-
-    @classmethod
-    def _rc_released_by_python(cls) -> bool:
-        return cls._rc_init_kind == 2
-
-    def __init__(
-        self,
-        handle: CffiData,
-        release_native: Optional[Callable[[CffiData], None]],
-        type_id: Optional[str] = None,
-        prior_ref_count: int = 0,
-    ):
-        if type(self)._rc_init_kind == 2:
-            self._release_native = release_native
-            native = _NativeRelease.of(release_native)
-            if native is not None:
-                self._rc_native_release = native
-            super().__init__(handle, type_id=type_id, prior_ref_count=prior_ref_count)
-            return
-        _overrides._check_arguments(prior_ref_count, type_id)
-        release_address = None if release_native is None else _overrides.release_address_of(release_native)
-        prior = prior_ref_count if handle is None else 0
-        if release_address is not None:
-            # An RcDeletableNativeHandle released by the native function.
-            _fast.attach(self, release_address, type_id, prior)
-        else:
-            # A Python callable (or None): an RcPythonNativeHandle, whose
-            # release is _release_handle below, on this very object. The
-            # attribute also tells release() that Python code releases.
-            self._release_native = release_native
-            _fast.attach_python(self, type_id, prior)
-        if handle is not None:
-            self._set_handle(handle, prior_ref_count)
-
-    def _release_handle(self) -> bool:
-        # The release of handles released by a Python callable (or None),
-        # and of subclasses that call it from their own.
-        native = self.__dict__.get("_rc_native_release")
-        if native is not None:
-            native(self.get_handle())
-            return True
-        release_native = self.__dict__.get("_release_native")
-        if release_native is not None:
-            release_native(self.get_handle())
-        # Without a release function there is nothing to release; this is
-        # reached only when the object itself goes away (see release()).
-        return True
-
-    # With the C accelerator every DeletableCffiNativeHandle has the C
-    # __del__ (set below), which releases with self intact.
-    _release_handle._rc_no_del = _fast is not None
-
-    def release(self) -> None:
-        if "_release_native" in self.__dict__ and self.__dict__["_release_native"] is None:
-            # pyrefcount: nothing is released and the handle is not cleared.
-            if not self.disposed:
-                self.decrement_ref()
-            return
-        _overrides._python_release(self)
-
-    def dispose(self) -> None:
-        self.release()
-
-
-if _fast is not None:
-    # Releases Python-released handles with self intact, and keeps alive the
-    # wrappers whose handle object is in a plain instance dict while C code
-    # holds their GObject.
-    DeletableCffiNativeHandle.__del__ = _fast.release_on_del
-    _fast.configure_cffi(DeletableCffiNativeHandle.__init__, DeletableCffiNativeHandle.release)
-    _install_c_init(DeletableCffiNativeHandle, _fast.install_cffi)
-
-
-class OwningCffiNativeHandle(CffiNativeHandle):
-    """A handle to cffi-owned memory (such as `ffi.new`): releasing does
-    nothing to the memory, which the cffi object frees when it dies."""
-
-    def __init__(self, handle: CffiData, type_id: Optional[str] = None, prior_ref_count: int = 0):
-        super().__init__(handle, type_id=type_id, prior_ref_count=prior_ref_count)
-
-    def _release_handle(self) -> bool:
-        return True
-
-    _release_handle._rc_no_del = True  # it reads nothing of self
+_declare_signature(CffiNativeHandle, _cffi_init)
+_declare_signature(OwningCffiNativeHandle, _cffi_init)
+_declare_signature(DeletableCffiNativeHandle, _deletable_init)
 
 
 class GenericWrapper:

@@ -631,3 +631,29 @@ class WrapperFactory(Refcount.WrapperFactory):
 
 WrapperFactory = override(WrapperFactory)
 __all__.append("WrapperFactory")
+
+
+def _gobject_of(obj):
+    """The GObject of a handle of the refcount package (its as_gobject()),
+    so that the interop functions take those handles too; anything else as
+    is."""
+    if not isinstance(obj, GObject.Object):
+        as_gobject = getattr(type(obj), "as_gobject", None)
+        if as_gobject is not None:
+            return as_gobject(obj)
+    return obj
+
+
+def is_native_handle(obj, type_id=None):
+    return Refcount.is_native_handle(_gobject_of(obj), type_id)
+
+
+def unwrap_native_handle(obj):
+    return Refcount.unwrap_native_handle(_gobject_of(obj))
+
+
+def arg_error_message(obj, expected_type_id):
+    return Refcount.arg_error_message(_gobject_of(obj), expected_type_id)
+
+
+__all__ += ["is_native_handle", "unwrap_native_handle", "arg_error_message"]

@@ -1,0 +1,1328 @@
+/* _core.c: the handles of the refcount package (pyrefcount's API)
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * A handle is a small Python object holding one GObject of the refcount C
+ * library: the counter, the native pointer, the dependencies and the
+ * library pins all live there, so Python, C and GI code share one state
+ * word and one contract (see RcNativeHandle). No PyGObject object is made
+ * per handle; as_gobject() makes one on demand.
+ *
+ * Life of a handle:
+ *  - __init__ makes the GObject: an RcDeletableNativeHandle when a native
+ *    release function is given (its release never enters Python), an
+ *    RcOwningNativeHandle for cffi-owned memory, otherwise a
+ *    PyReleasedHandle (below), whose release_handle calls the Python
+ *    object's _release_handle(). The creating owner is the GObject's own
+ *    "wrapper reference" (rc_native_handle_drop_wrapper_reference()).
+ *  - release() and dispose() give back one counted reference; at zero the C
+ *    library runs the release, exactly once, then the dependencies'.
+ *  - When the Python object dies, its PEP 442 finalizer gives back the
+ *    wrapper reference with `self` intact, as pyrefcount's __del__ calls
+ *    release(); then the GObject is unreffed.
+ *  - Once C can hold the GObject (as_gobject(), or the handle made a
+ *    dependency of another), the Python object holds it through a toggle
+ *    reference: while anyone else holds the GObject, the GObject keeps the
+ *    Python object alive, so a release reached from C later still finds
+ *    `self` and its attributes (and the cffi object that owns the memory).
+ *
+ * Exceptions raised by _release_handle() during a release() called from
+ * Python are raised again by that call; from anywhere else (the garbage
+ * collector, C code) they go to sys.unraisablehook.
+ */
+
+#define G_LOG_DOMAIN "Refcount"
+#include <Python.h>
+#include <structmember.h>
+
+#include <pygobject.h>
+#include <refcount/refcount.h>
+
+/* ---------------------------------------------------------------------- */
+/* PyReleasedHandle: an RcNativeHandle released by Python code            */
+
+typedef struct
+{
+  RcNativeHandle parent_instance;
+  /* The Python handle whose _release_handle() releases, borrowed: cleared
+   * when it dies, or when _set_handle() replaces this GObject. Read and
+   * written with the GIL held. */
+  PyObject *owner;
+} PyReleasedHandle;
+
+typedef struct
+{
+  RcNativeHandleClass parent_class;
+} PyReleasedHandleClass;
+
+static GType py_released_handle_get_type (void);
+G_DEFINE_TYPE (PyReleasedHandle, py_released_handle, RC_TYPE_NATIVE_HANDLE)
+
+#define IS_PY_RELEASED(obj) G_TYPE_CHECK_INSTANCE_TYPE ((obj), py_released_handle_get_type ())
+
+/* The pointer a Python-released handle shows C code when its handle object
+ * has no address (ffi.NULL, a number CData, or any object a subclass's
+ * _is_valid_handle() accepts): the C library counts only handles that have
+ * a pointer. */
+static char no_address_placeholder;
+
+/* ---------------------------------------------------------------------- */
+/* The Python objects                                                     */
+
+typedef enum {
+  KIND_COUNTER,
+  KIND_HANDLE,
+  KIND_CFFI,
+  KIND_DELETABLE,
+  KIND_OWNING,
+} Kind;
+
+typedef struct
+{
+  PyObject_HEAD
+  /* An RcReferenceCounter (ReferenceCounter) or an RcNativeHandle: a plain
+   * reference, or the toggle reference once escaped. */
+  GObject *native;
+  /* The handle object as given (pyrefcount returns that very object). */
+  PyObject *handle;
+  PyObject *type_id;
+  /* DeletableCffiNativeHandle's release_native (None allowed). */
+  PyObject *release_native;
+  PyObject *dict;
+  PyObject *weakrefs;
+  /* The GObject may be held by C: toggle reference instead of a plain one. */
+  char escaped;
+  /* Others hold the GObject: this object holds a reference to itself. */
+  char kept_by_gobject;
+  /* A DeletableCffiNativeHandle given release_native=None. */
+  char no_release;
+} Handle;
+
+static PyTypeObject *counter_type;
+static PyTypeObject *handle_type;
+static PyTypeObject *cffi_type;
+static PyTypeObject *deletable_type;
+static PyTypeObject *owning_type;
+
+/* Interned names, and the default methods they are compared with. */
+static PyObject *str_release_handle, *str_is_valid_handle, *str_set_handle;
+static PyObject *default_set_handle;
+static PyObject *default_is_valid_handle_base, *default_is_valid_handle_cffi;
+static PyObject *default_release_deletable, *default_release_owning;
+static PyObject *zero_long;
+
+/* Set by the refcount package through _configure(). */
+static PyObject *cdata_type;          /* cffi's FFI.CData */
+static PyObject *python_address_info; /* obj -> (address, is_function) */
+static PyObject *python_release_address; /* release -> address or None */
+
+static __thread int python_release_depth;
+static __thread PyObject *python_release_error;
+
+static int
+python_is_running (void)
+{
+  return Py_IsInitialized ();
+}
+
+/* ---------------------------------------------------------------------- */
+/* Addresses of handle objects and release functions                      */
+
+/* cffi has no C API to read a CData's address. Its object starts with
+ * {PyObject_HEAD; CTypeDescrObject *c_type; char *c_data;}, and c_data is
+ * the address for pointers, arrays, functions, structs and unions. Each
+ * ctype is read that way only after cffi's own answer (through Python) for
+ * one of its values matched c_data. */
+typedef struct
+{
+  PyObject_HEAD
+  PyObject *c_type;
+  char *c_data;
+} CffiDataLayout;
+
+#define N_KNOWN_CTYPES 64
+
+typedef struct
+{
+  PyObject *ctype;
+  char is_function;
+} KnownCtype;
+
+static KnownCtype known_ctypes[N_KNOWN_CTYPES];
+static int n_known_ctypes;
+
+static const KnownCtype *
+known_ctype_of (PyObject *obj)
+{
+  PyObject *ctype = ((CffiDataLayout *) obj)->c_type;
+
+  for (int i = 0; i < n_known_ctypes; i++)
+    if (known_ctypes[i].ctype == ctype)
+      return &known_ctypes[i];
+  return NULL;
+}
+
+static int
+is_cdata (PyObject *obj)
+{
+  return cdata_type != NULL && PyObject_TypeCheck (obj, (PyTypeObject *) cdata_type);
+}
+
+/* The address of a handle object: 0 with *has_address 0 when it has none
+ * (None, ffi.NULL, an object only a subclass knows). -1 and an exception
+ * only for errors of Python code. */
+static int
+address_of (PyObject *obj,
+            void    **address)
+{
+  PyObject *info;
+  int is_function;
+  unsigned long long value;
+
+  *address = NULL;
+  if (obj == Py_None)
+    return 0;
+  if (is_cdata (obj))
+    {
+      const KnownCtype *known = known_ctype_of (obj);
+
+      if (known != NULL)
+        {
+          *address = ((CffiDataLayout *) obj)->c_data;
+          return 0;
+        }
+    }
+  else if (PyLong_CheckExact (obj))
+    {
+      value = PyLong_AsUnsignedLongLong (obj);
+      if (value == (unsigned long long) -1 && PyErr_Occurred ())
+        return -1;
+      *address = (void *) (uintptr_t) value;
+      return 0;
+    }
+
+  if (python_address_info == NULL)
+    {
+      PyErr_SetString (PyExc_RuntimeError, "refcount._core is not configured");
+      return -1;
+    }
+  info = PyObject_CallOneArg (python_address_info, obj);
+  if (info == NULL)
+    return -1;
+  if (!PyArg_ParseTuple (info, "Kp", &value, &is_function))
+    {
+      Py_DECREF (info);
+      return -1;
+    }
+  Py_DECREF (info);
+  *address = (void *) (uintptr_t) value;
+
+  /* cffi said where: remember how to read this ctype, if c_data agrees. */
+  if (value != 0 && is_cdata (obj) && ((CffiDataLayout *) obj)->c_data == *address &&
+      n_known_ctypes < N_KNOWN_CTYPES)
+    {
+      PyObject *ctype = ((CffiDataLayout *) obj)->c_type;
+
+      Py_INCREF (ctype);
+      known_ctypes[n_known_ctypes].ctype = ctype;
+      known_ctypes[n_known_ctypes].is_function = (char) is_function;
+      n_known_ctypes++;
+    }
+  return 0;
+}
+
+/* The address of a native release function; NULL without an exception for
+ * a Python callable. */
+static int
+release_address_of (PyObject *release,
+                    void    **address)
+{
+  PyObject *result;
+
+  *address = NULL;
+  if (is_cdata (release))
+    {
+      const KnownCtype *known = known_ctype_of (release);
+
+      if (known != NULL && known->is_function)
+        {
+          *address = ((CffiDataLayout *) release)->c_data;
+          if (*address != NULL)
+            return 0;
+        }
+    }
+  if (python_release_address == NULL)
+    {
+      PyErr_SetString (PyExc_RuntimeError, "refcount._core is not configured");
+      return -1;
+    }
+  result = PyObject_CallOneArg (python_release_address, release);
+  if (result == NULL)
+    return -1;
+  if (result != Py_None)
+    {
+      *address = PyLong_AsVoidPtr (result);
+      if (PyErr_Occurred ())
+        {
+          Py_DECREF (result);
+          return -1;
+        }
+      /* Learn the ctype of a cffi function, as address_of() does. */
+      if (is_cdata (release))
+        {
+          void *ignored;
+
+          if (address_of (release, &ignored) < 0)
+            PyErr_Clear ();
+        }
+    }
+  Py_DECREF (result);
+  return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Releases that run Python code                                          */
+
+/* Hands an exception raised by release code to the release() call from
+ * Python that led to it, or reports it. */
+static void
+report_release_error (PyObject *owner)
+{
+  PyObject *type, *value, *traceback;
+
+  if (python_release_depth > 0 && python_release_error == NULL)
+    {
+      PyErr_Fetch (&type, &value, &traceback);
+      PyErr_NormalizeException (&type, &value, &traceback);
+      if (traceback != NULL && value != NULL)
+        PyException_SetTraceback (value, traceback);
+      Py_XDECREF (type);
+      Py_XDECREF (traceback);
+      python_release_error = value;
+      return;
+    }
+  PyErr_WriteUnraisable (owner);
+}
+
+static gboolean
+py_released_handle_release_handle (RcNativeHandle *native)
+{
+  PyReleasedHandle *self = (PyReleasedHandle *) native;
+  PyGILState_STATE gil;
+  PyObject *owner, *result;
+  PyObject *saved_type, *saved_value, *saved_traceback;
+  gboolean released = FALSE;
+
+  if (!python_is_running ())
+    return FALSE;  /* after interpreter exit no Python code can run */
+
+  gil = PyGILState_Ensure ();
+  owner = self->owner;
+  if (owner == NULL)
+    {
+      /* Replaced by _set_handle(): forgotten, as pyrefcount forgets it. */
+      PyGILState_Release (gil);
+      return TRUE;
+    }
+
+  PyErr_Fetch (&saved_type, &saved_value, &saved_traceback);
+  Py_INCREF (owner);
+  result = PyObject_CallMethodNoArgs (owner, str_release_handle);
+  if (result != NULL)
+    {
+      int truth = PyObject_IsTrue (result);
+
+      Py_DECREF (result);
+      if (truth < 0)
+        report_release_error (owner);
+      released = truth > 0;
+    }
+  else
+    {
+      report_release_error (owner);
+    }
+  if (released)
+    Py_CLEAR (((Handle *) owner)->handle);
+  Py_DECREF (owner);
+  PyErr_Restore (saved_type, saved_value, saved_traceback);
+  PyGILState_Release (gil);
+  return released;
+}
+
+static gboolean
+py_released_handle_is_valid_handle (RcNativeHandle *native,
+                                    gpointer        pointer)
+{
+  return pointer != NULL;  /* the Python side decided */
+}
+
+static void
+py_released_handle_class_init (PyReleasedHandleClass *klass)
+{
+  RC_NATIVE_HANDLE_CLASS (klass)->release_handle = py_released_handle_release_handle;
+  RC_NATIVE_HANDLE_CLASS (klass)->is_valid_handle = py_released_handle_is_valid_handle;
+}
+
+static void
+py_released_handle_init (PyReleasedHandle *self)
+{
+}
+
+/* ---------------------------------------------------------------------- */
+/* The GObject and its ties to the Python object                          */
+
+static RcNativeHandle *
+native_handle_of (Handle *self)
+{
+  if (self->native == NULL || !RC_IS_NATIVE_HANDLE (self->native))
+    return NULL;
+  return RC_NATIVE_HANDLE (self->native);
+}
+
+/* While others hold the GObject, it keeps the Python object alive. */
+static void
+toggle_notify (gpointer data,
+               GObject *object,
+               gboolean is_last)
+{
+  Handle *self = data;
+  PyGILState_STATE gil;
+
+  if (!python_is_running ())
+    return;
+  gil = PyGILState_Ensure ();
+  if (is_last && self->kept_by_gobject)
+    {
+      self->kept_by_gobject = 0;
+      Py_DECREF (self);  /* may be the last reference */
+    }
+  else if (!is_last && !self->kept_by_gobject)
+    {
+      self->kept_by_gobject = 1;
+      Py_INCREF (self);
+    }
+  PyGILState_Release (gil);
+}
+
+/* Called before the GObject can reach C code. */
+static void
+escape (Handle *self)
+{
+  if (self->escaped || self->native == NULL)
+    return;
+  self->escaped = 1;
+  g_object_add_toggle_ref (self->native, toggle_notify, self);
+  g_object_unref (self->native);
+}
+
+/* Drops the GObject: when the Python object dies, or when _set_handle()
+ * replaces it. A replaced handle is forgotten, as pyrefcount forgets it:
+ * one more counted reference that nobody gives back, so that its release
+ * never runs (the same handle may well be set again). */
+static void
+drop_native (Handle *self,
+             int     forget)
+{
+  GObject *native = self->native;
+
+  if (native == NULL)
+    return;
+  self->native = NULL;
+  if (forget && RC_IS_NATIVE_HANDLE (native) && !rc_native_handle_is_disposed (RC_NATIVE_HANDLE (native)))
+    rc_reference_counter_add_ref (RC_REFERENCE_COUNTER (native));
+  if (IS_PY_RELEASED (native))
+    ((PyReleasedHandle *) native)->owner = NULL;
+  if (self->escaped)
+    {
+      self->escaped = 0;
+      g_object_remove_toggle_ref (native, toggle_notify, self);
+    }
+  else
+    {
+      g_object_unref (native);
+    }
+}
+
+/* ---------------------------------------------------------------------- */
+/* Construction                                                           */
+
+static int
+check_counting_arguments (PyObject *prior_obj,
+                          PyObject *type_id,
+                          int      *prior)
+{
+  long value;
+
+  if (!PyLong_Check (prior_obj) || PyBool_Check (prior_obj))
+    {
+      PyErr_SetString (PyExc_TypeError, "prior_ref_count must be an int");
+      return -1;
+    }
+  value = PyLong_AsLong (prior_obj);
+  if (value == -1 && PyErr_Occurred ())
+    return -1;
+  if (value < 0)
+    {
+      PyErr_SetString (PyExc_ValueError, "prior_ref_count must be >= 0");
+      return -1;
+    }
+  if (value > G_MAXINT / 8)
+    {
+      PyErr_SetString (PyExc_ValueError, "prior_ref_count is too large");
+      return -1;
+    }
+  if (type_id != NULL && type_id != Py_None && !PyUnicode_Check (type_id))
+    {
+      PyErr_SetString (PyExc_TypeError, "type_id must be a str or None");
+      return -1;
+    }
+  *prior = (int) value;
+  return 0;
+}
+
+/* Whether the class of self uses the default `name` method. */
+static int
+uses_default (Handle     *self,
+              PyObject   *name,
+              PyObject   *default_method)
+{
+  PyObject *method = PyObject_GetAttr ((PyObject *) Py_TYPE (self), name);
+  int same = method == default_method;
+
+  Py_XDECREF (method);
+  if (method == NULL)
+    PyErr_Clear ();
+  return same;
+}
+
+static const char *
+type_id_string (Handle *self)
+{
+  return self->type_id != NULL && self->type_id != Py_None
+    ? PyUnicode_AsUTF8 (self->type_id) : NULL;
+}
+
+/* Makes the GObject for a pointer (NULL: none yet), of the kind the class
+ * and its release call for. */
+static int
+make_native (Handle *self,
+             Kind    kind,
+             void   *pointer,
+             int     prior,
+             int     force_python)
+{
+  GObject *native;
+  void *release_address = NULL;
+  const char *type_id = type_id_string (self);
+
+  if (PyErr_Occurred ())
+    return -1;
+
+  if (kind == KIND_DELETABLE && !self->no_release && !force_python &&
+      uses_default (self, str_release_handle, default_release_deletable))
+    {
+      if (release_address_of (self->release_native, &release_address) < 0)
+        return -1;
+    }
+
+  if (release_address != NULL)
+    native = G_OBJECT (rc_deletable_native_handle_new_native (NULL, release_address, NULL));
+  else if (kind == KIND_OWNING && !force_python && uses_default (self, str_release_handle, default_release_owning))
+    native = g_object_new (RC_TYPE_OWNING_NATIVE_HANDLE, NULL);
+  else
+    {
+      native = g_object_new (py_released_handle_get_type (), NULL);
+      ((PyReleasedHandle *) native)->owner = (PyObject *) self;
+    }
+
+  if (!rc_native_handle_construct (RC_NATIVE_HANDLE (native), pointer, type_id, prior))
+    {
+      g_object_unref (native);
+      PyErr_SetString (PyExc_RuntimeError, "the native handle could not be constructed");
+      return -1;
+    }
+  drop_native (self, TRUE);
+  self->native = native;
+  return 0;
+}
+
+static Kind
+kind_of (Handle *self)
+{
+  PyTypeObject *type = Py_TYPE (self);
+
+  if (PyType_IsSubtype (type, deletable_type))
+    return KIND_DELETABLE;
+  if (PyType_IsSubtype (type, owning_type))
+    return KIND_OWNING;
+  if (PyType_IsSubtype (type, cffi_type))
+    return KIND_CFFI;
+  return KIND_HANDLE;
+}
+
+/* pyrefcount's _set_handle(): vets the handle, then holds it with a count
+ * of prior + 1. A handle set again replaces the first one, which is
+ * forgotten (not released), as in pyrefcount. */
+static int
+set_handle (Handle   *self,
+            PyObject *handle,
+            int       prior)
+{
+  Kind kind = kind_of (self);
+  RcNativeHandle *native = native_handle_of (self);
+  void *pointer;
+  int valid;
+  int force_python = 0;
+
+  if (kind != KIND_HANDLE && uses_default (self, str_is_valid_handle, default_is_valid_handle_cffi))
+    valid = is_cdata (handle);
+  else
+    {
+      PyObject *result = PyObject_CallMethodOneArg ((PyObject *) self, str_is_valid_handle, handle);
+
+      if (result == NULL)
+        return -1;
+      valid = PyObject_IsTrue (result);
+      Py_DECREF (result);
+      if (valid < 0)
+        return -1;
+    }
+  if (!valid)
+    {
+      PyErr_SetString (PyExc_RuntimeError, "The specified handle argument is not a valid handle");
+      return -1;
+    }
+
+  if (address_of (handle, &pointer) < 0)
+    {
+      /* An object without an address (that a subclass accepts). */
+      if (!PyErr_ExceptionMatches (PyExc_TypeError) && !PyErr_ExceptionMatches (PyExc_ValueError))
+        return -1;
+      PyErr_Clear ();
+      pointer = NULL;
+    }
+  if (pointer == NULL)
+    {
+      /* Only Python code can release what has no address: a
+       * Python-released GObject, with a placeholder pointer. */
+      force_python = 1;
+      pointer = &no_address_placeholder;
+    }
+
+  if (native != NULL && self->escaped && !rc_native_handle_is_disposed (native))
+    {
+      PyErr_SetString (PyExc_RuntimeError,
+                       "This handle is held by C code (as_gobject() or a dependency): "
+                       "it cannot be given another handle");
+      return -1;
+    }
+
+  if (native != NULL && !self->escaped && (!force_python || IS_PY_RELEASED (native)) &&
+      rc_native_handle_get_handle (native) == NULL && rc_native_handle_is_disposed (native))
+    {
+      /* The GObject made by __init__ without a pointer takes this one
+       * (refused if it was released: then a new one is made). */
+      GError *error = NULL;
+
+      if (rc_native_handle_set_handle (native, pointer, prior, &error))
+        goto done;
+      g_clear_error (&error);
+    }
+
+  if (make_native (self, kind, pointer, prior, force_python) < 0)
+    return -1;
+
+done:
+  Py_INCREF (handle);
+  Py_XSETREF (self->handle, handle);
+  return 0;
+}
+
+/* The __init__ of every handle class: the arguments differ, the steps do
+ * not. */
+static int
+init_handle (Handle   *self,
+             Kind      kind,
+             PyObject *handle,
+             PyObject *release_native,
+             PyObject *type_id,
+             PyObject *prior_obj)
+{
+  int prior;
+
+  if (check_counting_arguments (prior_obj, type_id, &prior) < 0)
+    return -1;
+
+  Py_XINCREF (type_id);
+  Py_XSETREF (self->type_id, type_id);
+  if (kind == KIND_DELETABLE)
+    {
+      Py_INCREF (release_native);
+      Py_XSETREF (self->release_native, release_native);
+      self->no_release = release_native == Py_None;
+    }
+
+  /* The GObject first, without a pointer: its count is prior + 1 as in
+   * pyrefcount, until a handle is set. */
+  if (make_native (self, kind, NULL, prior, FALSE) < 0)
+    return -1;
+  if (handle == Py_None)
+    return 0;
+
+  if (uses_default (self, str_set_handle, default_set_handle))
+    return set_handle (self, handle, prior);
+  else
+    {
+      PyObject *prior_long = PyLong_FromLong (prior);
+      PyObject *result;
+
+      if (prior_long == NULL)
+        return -1;
+      result = PyObject_CallMethodObjArgs ((PyObject *) self, str_set_handle, handle, prior_long, NULL);
+      Py_DECREF (prior_long);
+      if (result == NULL)
+        return -1;
+      Py_DECREF (result);
+      return 0;
+    }
+}
+
+static int
+counter_init (Handle   *self,
+              PyObject *args,
+              PyObject *kwargs)
+{
+  static char *keywords[] = { (char *) "prior_ref_count", NULL };
+  PyObject *prior_obj = NULL;
+  PyObject *zero = NULL;
+  int prior;
+
+  if (!PyArg_ParseTupleAndKeywords (args, kwargs, "|O:ReferenceCounter", keywords, &prior_obj))
+    return -1;
+  if (prior_obj == NULL)
+    prior_obj = zero = PyLong_FromLong (0);
+  if (prior_obj == NULL || check_counting_arguments (prior_obj, NULL, &prior) < 0)
+    {
+      Py_XDECREF (zero);
+      return -1;
+    }
+  Py_XDECREF (zero);
+  drop_native (self, TRUE);
+  self->native = G_OBJECT (rc_reference_counter_new (prior));
+  return 0;
+}
+
+static int
+native_handle_init (Handle   *self,
+                    PyObject *args,
+                    PyObject *kwargs)
+{
+  static char *keywords[] = { (char *) "handle", (char *) "prior_ref_count", NULL };
+  PyObject *handle = Py_None, *prior = zero_long;
+
+  if (!PyArg_ParseTupleAndKeywords (args, kwargs, "|OO:NativeHandle", keywords, &handle, &prior))
+    return -1;
+  return init_handle (self, KIND_HANDLE, handle, NULL, NULL, prior);
+}
+
+static int
+cffi_init (Handle   *self,
+           PyObject *args,
+           PyObject *kwargs)
+{
+  static char *keywords[] = { (char *) "handle", (char *) "type_id", (char *) "prior_ref_count", NULL };
+  PyObject *handle, *type_id = Py_None, *prior = zero_long;
+  Kind kind = PyObject_TypeCheck (self, owning_type) ? KIND_OWNING : KIND_CFFI;
+
+  if (!PyArg_ParseTupleAndKeywords (args, kwargs, "O|OO:__init__", keywords, &handle, &type_id, &prior))
+    return -1;
+  return init_handle (self, kind, handle, NULL, type_id, prior);
+}
+
+static int
+deletable_init (Handle   *self,
+                PyObject *args,
+                PyObject *kwargs)
+{
+  static char *keywords[] = { (char *) "handle", (char *) "release_native", (char *) "type_id", (char *) "prior_ref_count", NULL };
+  PyObject *handle, *release, *type_id = Py_None, *prior = zero_long;
+
+  if (!PyArg_ParseTupleAndKeywords (args, kwargs, "OO|OO:__init__", keywords,
+                                    &handle, &release, &type_id, &prior))
+    return -1;
+  return init_handle (self, KIND_DELETABLE, handle, release, type_id, prior);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Death                                                                  */
+
+static void
+handle_finalize (Handle *self)
+{
+  RcNativeHandle *native = native_handle_of (self);
+  PyObject *type, *value, *traceback;
+
+  if (native == NULL)
+    return;
+  PyErr_Fetch (&type, &value, &traceback);
+  /* pyrefcount's __del__: release() once, unless disposed. */
+  (void) rc_native_handle_drop_wrapper_reference (native);
+  PyErr_Restore (type, value, traceback);
+}
+
+static int
+handle_traverse (Handle   *self,
+                 visitproc visit,
+                 void     *arg)
+{
+  Py_VISIT (Py_TYPE (self));
+  Py_VISIT (self->handle);
+  Py_VISIT (self->type_id);
+  Py_VISIT (self->release_native);
+  Py_VISIT (self->dict);
+  return 0;
+}
+
+/* Only on cyclic garbage, after the finalizer (and so the release) ran. */
+static int
+handle_clear (Handle *self)
+{
+  Py_CLEAR (self->handle);
+  Py_CLEAR (self->type_id);
+  Py_CLEAR (self->release_native);
+  Py_CLEAR (self->dict);
+  return 0;
+}
+
+static void
+handle_dealloc (Handle *self)
+{
+  PyTypeObject *type = Py_TYPE (self);
+
+  if (PyObject_CallFinalizerFromDealloc ((PyObject *) self) < 0)
+    return;  /* resurrected */
+  PyObject_GC_UnTrack (self);
+  if (self->weakrefs != NULL)
+    PyObject_ClearWeakRefs ((PyObject *) self);
+  drop_native (self, FALSE);
+  Py_CLEAR (self->handle);
+  Py_CLEAR (self->type_id);
+  Py_CLEAR (self->release_native);
+  Py_CLEAR (self->dict);
+  type->tp_free (self);
+  Py_DECREF (type);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Methods and properties                                                 */
+
+static RcNativeHandle *
+require_handle (Handle *self)
+{
+  RcNativeHandle *native = native_handle_of (self);
+
+  if (native == NULL)
+    PyErr_SetString (PyExc_RuntimeError, "this handle was not initialized (its __init__ did not run)");
+  return native;
+}
+
+static PyObject *
+handle_get_reference_count (Handle *self,
+                            void   *closure)
+{
+  if (self->native == NULL)
+    return PyLong_FromLong (0);
+  return PyLong_FromLong (rc_reference_counter_get_reference_count (RC_REFERENCE_COUNTER (self->native)));
+}
+
+static PyObject *
+handle_add_ref (Handle   *self,
+                PyObject *unused)
+{
+  if (self->native == NULL)
+    return PyErr_Format (PyExc_RuntimeError, "this counter was not initialized (its __init__ did not run)");
+  rc_reference_counter_add_ref (RC_REFERENCE_COUNTER (self->native));
+  Py_RETURN_NONE;
+}
+
+static PyObject *
+handle_decrement_ref (Handle   *self,
+                      PyObject *unused)
+{
+  if (self->native == NULL)
+    return PyErr_Format (PyExc_RuntimeError, "this counter was not initialized (its __init__ did not run)");
+  rc_reference_counter_decrement_ref (RC_REFERENCE_COUNTER (self->native));
+  Py_RETURN_NONE;
+}
+
+static int
+is_disposed (Handle *self)
+{
+  RcNativeHandle *native = native_handle_of (self);
+
+  return native == NULL || rc_native_handle_is_disposed (native);
+}
+
+static PyObject *
+handle_get_handle (Handle   *self,
+                   PyObject *unused)
+{
+  if (self->handle == NULL || is_disposed (self))
+    Py_RETURN_NONE;
+  Py_INCREF (self->handle);
+  return self->handle;
+}
+
+static PyObject *
+handle_get_handle_property (Handle *self,
+                            void   *closure)
+{
+  return handle_get_handle (self, NULL);
+}
+
+static PyObject *
+handle_get_obj (Handle *self,
+                void   *closure)
+{
+  PyObject *ptr = handle_get_handle (self, NULL);
+  PyObject *item;
+
+  item = PyObject_GetItem (ptr, zero_long);
+  Py_DECREF (ptr);
+  return item;
+}
+
+static PyObject *
+handle_get_disposed (Handle *self,
+                     void   *closure)
+{
+  return PyBool_FromLong (is_disposed (self));
+}
+
+static PyObject *
+handle_get_type_id (Handle *self,
+                    void   *closure)
+{
+  PyObject *type_id = self->type_id != NULL ? self->type_id : Py_None;
+
+  Py_INCREF (type_id);
+  return type_id;
+}
+
+/* release() and dispose(): one counted reference back; an exception raised
+ * by the release code it runs is raised here. */
+static PyObject *
+handle_release (Handle   *self,
+                PyObject *unused)
+{
+  RcNativeHandle *native = require_handle (self);
+  PyObject *error;
+
+  if (native == NULL)
+    return NULL;
+  if (self->no_release)
+    {
+      /* pyrefcount: with release_native=None nothing is released, and the
+       * handle is not cleared. */
+      if (!rc_native_handle_is_disposed (native))
+        rc_reference_counter_decrement_ref (RC_REFERENCE_COUNTER (native));
+      Py_RETURN_NONE;
+    }
+
+  python_release_depth++;
+  rc_native_handle_release (native);
+  python_release_depth--;
+
+  if (python_release_depth == 0 && python_release_error != NULL)
+    {
+      error = python_release_error;
+      python_release_error = NULL;
+      PyErr_SetObject ((PyObject *) Py_TYPE (error), error);
+      Py_DECREF (error);
+      return NULL;
+    }
+  Py_RETURN_NONE;
+}
+
+static PyObject *
+handle_set_handle_method (Handle    *self,
+                          PyObject  *args,
+                          PyObject  *kwargs)
+{
+  static char *keywords[] = { (char *) "handle", (char *) "prior_ref_count", NULL };
+  PyObject *handle, *prior_obj = zero_long;
+  int prior;
+
+  if (!PyArg_ParseTupleAndKeywords (args, kwargs, "O|O:_set_handle", keywords, &handle, &prior_obj))
+    return NULL;
+  if (check_counting_arguments (prior_obj, NULL, &prior) < 0)
+    return NULL;
+  if (self->native == NULL && make_native (self, kind_of (self), NULL, prior, FALSE) < 0)
+    return NULL;
+  if (set_handle (self, handle, prior) < 0)
+    return NULL;
+  Py_RETURN_NONE;
+}
+
+static PyObject *
+handle_not_implemented (Handle   *self,
+                        PyObject *args)
+{
+  PyErr_SetNone (PyExc_NotImplementedError);
+  return NULL;
+}
+
+static PyObject *
+cffi_is_valid_handle (Handle   *self,
+                      PyObject *handle)
+{
+  return PyBool_FromLong (is_cdata (handle));
+}
+
+static PyObject *
+deletable_release_handle (Handle   *self,
+                          PyObject *unused)
+{
+  PyObject *handle = self->handle;
+
+  if (self->release_native != NULL && self->release_native != Py_None)
+    {
+      PyObject *result = PyObject_CallOneArg (self->release_native, handle != NULL ? handle : Py_None);
+
+      if (result == NULL)
+        return NULL;
+      Py_DECREF (result);
+    }
+  Py_RETURN_TRUE;
+}
+
+static PyObject *
+owning_release_handle (Handle   *self,
+                       PyObject *unused)
+{
+  Py_RETURN_TRUE;
+}
+
+/* The GObject of a handle of this package, or of a GI Refcount handle. */
+static RcNativeHandle *
+gobject_handle_of (PyObject *obj)
+{
+  if (PyObject_TypeCheck (obj, handle_type))
+    {
+      RcNativeHandle *native = native_handle_of ((Handle *) obj);
+
+      if (native != NULL)
+        escape ((Handle *) obj);
+      return native;
+    }
+  if (PyObject_TypeCheck (obj, &PyGObject_Type) && pygobject_get (obj) != NULL &&
+      RC_IS_NATIVE_HANDLE (pygobject_get (obj)))
+    return RC_NATIVE_HANDLE (pygobject_get (obj));
+  return NULL;
+}
+
+static PyObject *
+handle_add_dependency (Handle   *self,
+                       PyObject *dependency)
+{
+  RcNativeHandle *native = require_handle (self);
+  RcNativeHandle *other;
+  GError *error = NULL;
+
+  if (native == NULL)
+    return NULL;
+  other = gobject_handle_of (dependency);
+  if (other == NULL)
+    return PyErr_Format (PyExc_TypeError,
+                         "A dependency must be a handle of the refcount package or a "
+                         "Refcount.NativeHandle; got '%s'", Py_TYPE (dependency)->tp_name);
+  if (!rc_native_handle_add_dependency (native, other, &error))
+    {
+      pyg_error_check (&error);
+      return NULL;
+    }
+  Py_RETURN_NONE;
+}
+
+static PyObject *
+handle_as_gobject (Handle   *self,
+                   PyObject *unused)
+{
+  RcNativeHandle *native = require_handle (self);
+
+  if (native == NULL)
+    return NULL;
+  escape (self);
+  return pygobject_new (G_OBJECT (native));
+}
+
+static PyObject *
+cffi_str (Handle *self)
+{
+  PyObject *handle;
+  PyObject *text;
+
+  if (self->type_id != NULL && self->type_id != Py_None && PyUnicode_GetLength (self->type_id) > 0)
+    return PyUnicode_FromFormat ("CFFI pointer handle to a native pointer of type id \"%U\"", self->type_id);
+  handle = handle_get_handle (self, NULL);
+  text = PyUnicode_FromFormat ("CFFI pointer handle to a native pointer %S", handle);
+  Py_DECREF (handle);
+  return text;
+}
+
+static PyMethodDef counter_methods[] = {
+  { "add_ref", (PyCFunction) handle_add_ref, METH_NOARGS,
+    "add_ref()\n--\n\nAdds one reference." },
+  { "decrement_ref", (PyCFunction) handle_decrement_ref, METH_NOARGS,
+    "decrement_ref()\n--\n\nRemoves one reference, and does nothing else." },
+  { NULL }
+};
+
+static PyGetSetDef counter_getset[] = {
+  { "reference_count", (getter) handle_get_reference_count, NULL, "The number of references held.", NULL },
+  { NULL }
+};
+
+static PyMethodDef native_handle_methods[] = {
+  { "get_handle", (PyCFunction) handle_get_handle, METH_NOARGS,
+    "get_handle()\n--\n\nThe handle object given, or None when never set or released." },
+  { "release", (PyCFunction) handle_release, METH_NOARGS,
+    "release()\n--\n\nGives back one reference; at zero, releases the native resource, once." },
+  { "dispose", (PyCFunction) handle_release, METH_NOARGS,
+    "dispose()\n--\n\nA synonym of release()." },
+  { "_set_handle", (PyCFunction) (void (*) (void)) handle_set_handle_method, METH_VARARGS | METH_KEYWORDS,
+    "_set_handle(handle, prior_ref_count=0)\n--\n\n"
+    "Holds `handle` (vetted by _is_valid_handle()) with prior_ref_count + 1 references." },
+  { "_is_valid_handle", (PyCFunction) handle_not_implemented, METH_O,
+    "_is_valid_handle(handle)\n--\n\nWhether `handle` is valid: subclasses say." },
+  { "_release_handle", (PyCFunction) handle_not_implemented, METH_NOARGS,
+    "_release_handle()\n--\n\nReleases the native resource (True on success): subclasses do." },
+  { "add_dependency", (PyCFunction) handle_add_dependency, METH_O,
+    "add_dependency(dependency)\n--\n\n"
+    "This handle keeps `dependency` (a handle of this package or a Refcount.NativeHandle) "
+    "until its own release, and releases it right after." },
+  { "as_gobject", (PyCFunction) handle_as_gobject, METH_NOARGS,
+    "as_gobject()\n--\n\n"
+    "The Refcount.NativeHandle of this handle, for C and GI code: the same counter "
+    "and resource, kept while either side holds it." },
+  { NULL }
+};
+
+static PyGetSetDef native_handle_getset[] = {
+  { "disposed", (getter) handle_get_disposed, NULL, "Whether the handle is never set, or released.", NULL },
+  { "is_invalid", (getter) handle_get_disposed, NULL, "Whether the handle is never set, or released.", NULL },
+  { "_handle", (getter) handle_get_handle_property, NULL, "The handle object (pyrefcount's attribute).", NULL },
+  { NULL }
+};
+
+static PyMethodDef cffi_methods[] = {
+  { "_is_valid_handle", (PyCFunction) cffi_is_valid_handle, METH_O,
+    "_is_valid_handle(handle)\n--\n\nWhether `handle` is a cffi CData." },
+  { NULL }
+};
+
+static PyGetSetDef cffi_getset[] = {
+  { "ptr", (getter) handle_get_handle_property, NULL, "The cffi object given (None once released).", NULL },
+  { "obj", (getter) handle_get_obj, NULL, "The pointed-to object, ptr[0].", NULL },
+  { "type_id", (getter) handle_get_type_id, NULL, "The type id given, or None.", NULL },
+  { NULL }
+};
+
+static PyMethodDef deletable_methods[] = {
+  { "_release_handle", (PyCFunction) deletable_release_handle, METH_NOARGS,
+    "_release_handle()\n--\n\nCalls release_native(handle)." },
+  { NULL }
+};
+
+static PyMethodDef owning_methods[] = {
+  { "_release_handle", (PyCFunction) owning_release_handle, METH_NOARGS,
+    "_release_handle()\n--\n\nNothing to release: the cffi object owns the memory." },
+  { NULL }
+};
+
+static PyMemberDef handle_members[] = {
+  { "__dictoffset__", T_PYSSIZET, offsetof (Handle, dict), READONLY, NULL },
+  { "__weaklistoffset__", T_PYSSIZET, offsetof (Handle, weakrefs), READONLY, NULL },
+  { NULL }
+};
+
+#define COMMON_SLOTS \
+  { Py_tp_dealloc, handle_dealloc }, \
+  { Py_tp_traverse, handle_traverse }, \
+  { Py_tp_clear, handle_clear }, \
+  { Py_tp_members, handle_members }
+
+#define FLAGS (Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC)
+
+static PyType_Slot counter_slots[] = {
+  COMMON_SLOTS,
+  { Py_tp_init, counter_init },
+  { Py_tp_methods, counter_methods },
+  { Py_tp_getset, counter_getset },
+  { Py_tp_doc, (void *) "ReferenceCounter(prior_ref_count=0)\n--\n\n"
+               "A reference counter starting at prior_ref_count + 1." },
+  { 0, NULL }
+};
+
+static PyType_Slot native_handle_slots[] = {
+  COMMON_SLOTS,
+  { Py_tp_init, native_handle_init },
+  { Py_tp_finalize, handle_finalize },
+  { Py_tp_methods, native_handle_methods },
+  { Py_tp_getset, native_handle_getset },
+  { Py_tp_doc, (void *) "NativeHandle(handle=None, prior_ref_count=0)\n--\n\n"
+               "A reference-counted handle to a native resource (abstract): subclasses "
+               "implement _is_valid_handle() and _release_handle()." },
+  { 0, NULL }
+};
+
+static PyType_Slot cffi_slots[] = {
+  COMMON_SLOTS,
+  { Py_tp_init, cffi_init },
+  { Py_tp_methods, cffi_methods },
+  { Py_tp_getset, cffi_getset },
+  { Py_tp_str, cffi_str },
+  { Py_tp_repr, cffi_str },
+  { Py_tp_doc, (void *) "CffiNativeHandle(handle, type_id=None, prior_ref_count=0)\n--\n\n"
+               "A reference-counted handle to a cffi object; subclasses implement _release_handle()." },
+  { 0, NULL }
+};
+
+static PyType_Slot deletable_slots[] = {
+  COMMON_SLOTS,
+  { Py_tp_init, deletable_init },
+  { Py_tp_methods, deletable_methods },
+  { Py_tp_doc, (void *) "DeletableCffiNativeHandle(handle, release_native, type_id=None, prior_ref_count=0)\n--\n\n"
+               "A handle released by release_native(handle); a native cffi or ctypes function "
+               "is called without entering Python." },
+  { 0, NULL }
+};
+
+static PyType_Slot owning_slots[] = {
+  COMMON_SLOTS,
+  { Py_tp_methods, owning_methods },
+  { Py_tp_doc, (void *) "OwningCffiNativeHandle(handle, type_id=None, prior_ref_count=0)\n--\n\n"
+               "A handle to memory owned by its cffi object (such as ffi.new): releasing frees nothing." },
+  { 0, NULL }
+};
+
+static PyTypeObject *
+make_type (PyObject     *module,
+           const char   *name,
+           PyType_Slot  *slots,
+           PyTypeObject *base)
+{
+  PyType_Spec spec = {
+    .name = name,
+    .basicsize = sizeof (Handle),
+    .flags = FLAGS,
+    .slots = slots,
+  };
+  PyObject *bases = base != NULL ? PyTuple_Pack (1, base) : NULL;
+  PyObject *type;
+
+  if (base != NULL && bases == NULL)
+    return NULL;
+  type = PyType_FromModuleAndSpec (module, &spec, bases);
+  Py_XDECREF (bases);
+  if (type == NULL)
+    return NULL;
+  if (PyModule_AddObjectRef (module, strrchr (name, '.') + 1, type) < 0)
+    {
+      Py_DECREF (type);
+      return NULL;
+    }
+  return (PyTypeObject *) type;
+}
+
+/* _configure(cdata_type, address_info, release_address): the package's
+ * Python answers for what C cannot read itself. */
+static PyObject *
+core_configure (PyObject *module,
+                PyObject *args)
+{
+  PyObject *cdata, *info, *release;
+
+  if (!PyArg_ParseTuple (args, "OOO:_configure", &cdata, &info, &release))
+    return NULL;
+  if (!PyType_Check (cdata) || !PyCallable_Check (info) || !PyCallable_Check (release))
+    return PyErr_Format (PyExc_TypeError, "_configure() takes a type and two callables");
+  Py_INCREF (cdata);
+  Py_XSETREF (cdata_type, cdata);
+  Py_INCREF (info);
+  Py_XSETREF (python_address_info, info);
+  Py_INCREF (release);
+  Py_XSETREF (python_release_address, release);
+  Py_RETURN_NONE;
+}
+
+static PyMethodDef core_functions[] = {
+  { "_configure", core_configure, METH_VARARGS, NULL },
+  { NULL }
+};
+
+static struct PyModuleDef core_module = {
+  PyModuleDef_HEAD_INIT,
+  .m_name = "refcount._core",
+  .m_doc = "The handles of the refcount package, on the refcount C library (see _core.c).",
+  .m_size = -1,
+  .m_methods = core_functions,
+};
+
+static PyObject *
+method_of (PyTypeObject *type,
+           PyObject     *name)
+{
+  return PyObject_GetAttr ((PyObject *) type, name);
+}
+
+PyMODINIT_FUNC PyInit__core (void);
+
+PyMODINIT_FUNC
+PyInit__core (void)
+{
+  PyObject *module, *gobject_module;
+
+  gobject_module = pygobject_init (-1, -1, -1);
+  if (gobject_module == NULL)
+    return NULL;
+  Py_DECREF (gobject_module);
+
+  module = PyModule_Create (&core_module);
+  if (module == NULL)
+    return NULL;
+
+  str_release_handle = PyUnicode_InternFromString ("_release_handle");
+  str_is_valid_handle = PyUnicode_InternFromString ("_is_valid_handle");
+  str_set_handle = PyUnicode_InternFromString ("_set_handle");
+  zero_long = PyLong_FromLong (0);
+  if (str_release_handle == NULL || str_is_valid_handle == NULL || str_set_handle == NULL ||
+      zero_long == NULL)
+    goto fail;
+
+  if ((counter_type = make_type (module, "refcount.base.ReferenceCounter", counter_slots, NULL)) == NULL ||
+      (handle_type = make_type (module, "refcount.base.NativeHandle", native_handle_slots, counter_type)) == NULL ||
+      (cffi_type = make_type (module, "refcount.interop.CffiNativeHandle", cffi_slots, handle_type)) == NULL ||
+      (deletable_type = make_type (module, "refcount.interop.DeletableCffiNativeHandle",
+                                   deletable_slots, cffi_type)) == NULL ||
+      (owning_type = make_type (module, "refcount.interop.OwningCffiNativeHandle", owning_slots, cffi_type)) == NULL)
+    goto fail;
+
+  default_set_handle = method_of (handle_type, str_set_handle);
+  default_is_valid_handle_base = method_of (handle_type, str_is_valid_handle);
+  default_is_valid_handle_cffi = method_of (cffi_type, str_is_valid_handle);
+  default_release_deletable = method_of (deletable_type, str_release_handle);
+  default_release_owning = method_of (owning_type, str_release_handle);
+  if (default_set_handle == NULL || default_is_valid_handle_base == NULL ||
+      default_is_valid_handle_cffi == NULL || default_release_deletable == NULL ||
+      default_release_owning == NULL)
+    goto fail;
+
+  /* The GType, before any thread can make one. */
+  g_type_ensure (py_released_handle_get_type ());
+  return module;
+
+fail:
+  Py_DECREF (module);
+  return NULL;
+}
