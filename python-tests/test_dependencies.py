@@ -201,8 +201,10 @@ def _check_dependency_kept(objs, dog_address, dog_tag, expected_count, scenario)
     deps = owner.get_dependencies()
     assert len(deps) == 1, (scenario, deps)
     dep = deps[0]
-    assert isinstance(dep, Refcount.NativeHandle), scenario
-    assert dep.address == dog_address, scenario
+    # A handle of the refcount package is itself; C sees its as_gobject().
+    gobject = dep if isinstance(dep, Refcount.NativeHandle) else dep.as_gobject()
+    assert isinstance(gobject, Refcount.NativeHandle), scenario
+    assert gobject.address == dog_address, scenario
     assert dep.disposed is False, scenario
     assert dep.reference_count == expected_count, (scenario, dep.reference_count)
     assert dep.type_id == "DOG_PTR", scenario

@@ -116,6 +116,9 @@ static PyObject *cdata_type;          /* cffi's FFI.CData */
 static PyObject *python_address_info; /* obj -> (address, is_function) */
 static PyObject *python_release_address; /* release -> address or None */
 
+/* On an escaped GObject: its Python handle (borrowed). */
+static GQuark python_handle_quark;
+
 static __thread int python_release_depth;
 static __thread PyObject *python_release_error;
 
@@ -411,6 +414,7 @@ escape (Handle *self)
   if (self->escaped || self->native == NULL)
     return;
   self->escaped = 1;
+  g_object_set_qdata (self->native, python_handle_quark, self);
   g_object_add_toggle_ref (self->native, toggle_notify, self);
   g_object_unref (self->native);
 }
@@ -435,6 +439,7 @@ drop_native (Handle *self,
   if (self->escaped)
     {
       self->escaped = 0;
+      g_object_set_qdata (native, python_handle_quark, NULL);
       g_object_remove_toggle_ref (native, toggle_notify, self);
     }
   else
@@ -1044,6 +1049,58 @@ handle_add_dependency (Handle   *self,
   Py_RETURN_NONE;
 }
 
+/* The Python object for a GObject handle: its handle of this package, or a
+ * PyGObject wrapper. */
+static PyObject *
+python_object_for (GObject *object)
+{
+  PyObject *handle = g_object_get_qdata (object, python_handle_quark);
+
+  if (handle != NULL)
+    {
+      Py_INCREF (handle);
+      return handle;
+    }
+  return pygobject_new (object);
+}
+
+static PyObject *
+handle_get_dependencies (Handle   *self,
+                         PyObject *unused)
+{
+  RcNativeHandle *native = require_handle (self);
+  GPtrArray *dependencies;
+  PyObject *list;
+
+  if (native == NULL)
+    return NULL;
+  dependencies = rc_native_handle_get_dependencies (native);
+  list = PyList_New (dependencies->len);
+  for (guint i = 0; list != NULL && i < dependencies->len; i++)
+    {
+      PyObject *item = python_object_for (g_ptr_array_index (dependencies, i));
+
+      if (item == NULL)
+        Py_CLEAR (list);
+      else
+        PyList_SET_ITEM (list, i, item);
+    }
+  g_ptr_array_unref (dependencies);
+  return list;
+}
+
+/* handle_of(obj): the handle of this package whose as_gobject() obj is, or
+ * obj itself (for the GI overrides' get_dependencies()). */
+static PyObject *
+core_handle_of (PyObject *module,
+                PyObject *obj)
+{
+  if (PyObject_TypeCheck (obj, &PyGObject_Type) && pygobject_get (obj) != NULL)
+    return python_object_for (pygobject_get (obj));
+  Py_INCREF (obj);
+  return obj;
+}
+
 static PyObject *
 handle_as_gobject (Handle   *self,
                    PyObject *unused)
@@ -1083,7 +1140,29 @@ static PyGetSetDef counter_getset[] = {
   { NULL }
 };
 
+static PyObject *
+handle_enter (Handle   *self,
+              PyObject *unused)
+{
+  Py_INCREF (self);
+  return (PyObject *) self;
+}
+
+static PyObject *
+handle_exit (Handle   *self,
+             PyObject *args)
+{
+  PyObject *result = handle_release (self, NULL);
+
+  if (result == NULL)
+    return NULL;
+  Py_DECREF (result);
+  Py_RETURN_FALSE;
+}
+
 static PyMethodDef native_handle_methods[] = {
+  { "__enter__", (PyCFunction) handle_enter, METH_NOARGS, NULL },
+  { "__exit__", (PyCFunction) handle_exit, METH_VARARGS, "Disposes the handle (release())." },
   { "get_handle", (PyCFunction) handle_get_handle, METH_NOARGS,
     "get_handle()\n--\n\nThe handle object given, or None when never set or released." },
   { "release", (PyCFunction) handle_release, METH_NOARGS,
@@ -1101,6 +1180,8 @@ static PyMethodDef native_handle_methods[] = {
     "add_dependency(dependency)\n--\n\n"
     "This handle keeps `dependency` (a handle of this package or a Refcount.NativeHandle) "
     "until its own release, and releases it right after." },
+  { "get_dependencies", (PyCFunction) handle_get_dependencies, METH_NOARGS,
+    "get_dependencies()\n--\n\nThe dependencies, in the order they were added." },
   { "as_gobject", (PyCFunction) handle_as_gobject, METH_NOARGS,
     "as_gobject()\n--\n\n"
     "The Refcount.NativeHandle of this handle, for C and GI code: the same counter "
@@ -1258,6 +1339,7 @@ core_configure (PyObject *module,
 
 static PyMethodDef core_functions[] = {
   { "_configure", core_configure, METH_VARARGS, NULL },
+  { "handle_of", core_handle_of, METH_O, NULL },
   { NULL }
 };
 
@@ -1318,6 +1400,7 @@ PyInit__core (void)
       default_release_owning == NULL)
     goto fail;
 
+  python_handle_quark = g_quark_from_static_string ("refcount-python-handle");
   /* The GType, before any thread can make one. */
   g_type_ensure (py_released_handle_get_type ());
   return module;

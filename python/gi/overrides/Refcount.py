@@ -420,6 +420,7 @@ class NativeHandle(Refcount.NativeHandle, ReferenceCounter):
         dog it uses. Raises TypeError for anything but a handle, GLib.Error
         (Refcount.Error.CYCLE, Refcount.Error.DISPOSED) when refused.
         """
+        dependency = _gobject_of(dependency)
         if not isinstance(dependency, _raw):
             raise TypeError(
                 f"A dependency must be a Refcount.NativeHandle; got '{type(dependency).__name__}'"
@@ -427,6 +428,13 @@ class NativeHandle(Refcount.NativeHandle, ReferenceCounter):
         # Giving back the reference it held for the call may release this
         # handle, when another thread dropped the last one meanwhile.
         return _call_reraising(lambda handle: _raw.add_dependency(handle, dependency), self)
+
+    def get_dependencies(self):
+        """The dependencies, in the order they were added (the refcount
+        package's handles as themselves)."""
+        core = sys.modules.get("refcount._core")
+        dependencies = _raw.get_dependencies(self)
+        return dependencies if core is None else [core.handle_of(d) for d in dependencies]
 
     def acquire(self):
         """Borrows the handle: +1 and the handle object, or GLib.Error if disposed."""
