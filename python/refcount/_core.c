@@ -1089,6 +1089,22 @@ handle_get_dependencies (Handle   *self,
   return list;
 }
 
+/* _drop_at_exit(h): the finalizer's release, for a handle that Python
+ * alone still holds at interpreter exit; True if it gave back a reference. */
+static PyObject *
+core_drop_at_exit (PyObject *module,
+                   PyObject *obj)
+{
+  RcNativeHandle *native;
+
+  if (!PyObject_TypeCheck (obj, handle_type))
+    Py_RETURN_FALSE;
+  native = native_handle_of ((Handle *) obj);
+  if (native == NULL || ((Handle *) obj)->kept_by_gobject)
+    Py_RETURN_FALSE;
+  return PyBool_FromLong (rc_native_handle_drop_wrapper_reference (native));
+}
+
 /* handle_of(obj): the handle of this package whose as_gobject() obj is, or
  * obj itself (for the GI overrides' get_dependencies()). */
 static PyObject *
@@ -1340,6 +1356,7 @@ core_configure (PyObject *module,
 static PyMethodDef core_functions[] = {
   { "_configure", core_configure, METH_VARARGS, NULL },
   { "handle_of", core_handle_of, METH_O, NULL },
+  { "_drop_at_exit", core_drop_at_exit, METH_O, NULL },
   { NULL }
 };
 

@@ -8,6 +8,8 @@ which handles are valid (`_is_valid_handle`) and how to release one
 threads.
 """
 
+import atexit
+import gc
 from typing import Any, Tuple
 
 import cffi
@@ -40,3 +42,24 @@ def _address_info(handle: Any) -> Tuple[int, bool]:
 
 
 _core._configure(_ffi.CData, _address_info, _overrides.release_address_of)
+
+
+def _release_at_exit() -> None:
+    """Releases the handles that Python alone still holds when the
+    interpreter exits: CPython does not promise to finalize them, and while
+    atexit handlers run, Python release code can still run. Releasing an
+    owner lets go of its dependencies, which Python may then hold alone:
+    again, until a pass releases nothing. Handles that C code holds are
+    C's."""
+    dropped = True
+    while dropped:
+        dropped = False
+        for obj in gc.get_objects():
+            if isinstance(obj, NativeHandle):
+                try:
+                    dropped = _core._drop_at_exit(obj) or dropped
+                except Exception:  # noqa: BLE001 - one failure must not stop the rest
+                    pass
+
+
+atexit.register(_release_at_exit)
