@@ -58,10 +58,25 @@ def test_reference_count_is_read_only():
     assert c.reference_count == 1
 
 
-def test_native_handle_is_a_reference_counter_and_a_gi_handle():
+def test_native_handle_is_a_reference_counter_with_a_gi_handle():
     assert issubclass(NativeHandle, ReferenceCounter)
-    assert issubclass(NativeHandle, Refcount.NativeHandle)
-    assert issubclass(ReferenceCounter, Refcount.ReferenceCounter)
+    # No GObject wrapper per handle: as_gobject() gives one on demand.
+    assert not issubclass(NativeHandle, Refcount.NativeHandle)
+
+    class Held(NativeHandle):
+        def _is_valid_handle(self, handle):
+            return isinstance(handle, int)
+
+        def _release_handle(self):
+            return True
+
+    h = Held(0x1234)
+    gobject = h.as_gobject()
+    assert isinstance(gobject, Refcount.NativeHandle)
+    assert gobject.address == 0x1234
+    assert gobject.reference_count == h.reference_count == 1
+    h.add_ref()
+    assert gobject.reference_count == 2
 
 
 def test_native_handle_constructs_without_arguments():

@@ -72,7 +72,7 @@ def test_class_hierarchy():
     assert issubclass(CffiNativeHandle, NativeHandle)
     assert issubclass(DeletableCffiNativeHandle, CffiNativeHandle)
     assert issubclass(OwningCffiNativeHandle, CffiNativeHandle)
-    assert issubclass(CffiNativeHandle, Refcount.NativeHandle)
+    assert not issubclass(CffiNativeHandle, Refcount.NativeHandle)
 
 
 # ---------------------------------------------------------------------------
@@ -280,7 +280,8 @@ def test_non_cdata_handle_raises_runtime_error(bad):
 
 def test_cffi_handle_is_a_gi_handle_that_c_code_takes():
     dog, h = deletable_dog(type_id="dog")
-    assert isinstance(h, Refcount.NativeHandle)
+    assert isinstance(h.as_gobject(), Refcount.NativeHandle)
+    assert h.as_gobject() is h.as_gobject()
     assert Refcount.is_native_handle(h, "dog") is True
     assert Refcount.is_native_handle(h, "cat") is False
     assert Refcount.unwrap_native_handle(h) == address_of(dog)
