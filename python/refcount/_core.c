@@ -311,7 +311,8 @@ static gboolean
 py_released_handle_release_handle (RcNativeHandle *native)
 {
   PyReleasedHandle *self = (PyReleasedHandle *) native;
-  PyGILState_STATE gil;
+  PyGILState_STATE gil = PyGILState_UNLOCKED;
+  int ensured;
   PyObject *owner, *result;
   PyObject *saved_type, *saved_value, *saved_traceback;
   gboolean released = FALSE;
@@ -319,12 +320,17 @@ py_released_handle_release_handle (RcNativeHandle *native)
   if (!python_is_running ())
     return FALSE;  /* after interpreter exit no Python code can run */
 
-  gil = PyGILState_Ensure ();
+  /* Mostly reached from Python code (release(), the finalizer), which
+   * holds the GIL already. */
+  ensured = !PyGILState_Check ();
+  if (ensured)
+    gil = PyGILState_Ensure ();
   owner = self->owner;
   if (owner == NULL)
     {
       /* Replaced by _set_handle(): forgotten, as pyrefcount forgets it. */
-      PyGILState_Release (gil);
+      if (ensured)
+        PyGILState_Release (gil);
       return TRUE;
     }
 
@@ -348,7 +354,8 @@ py_released_handle_release_handle (RcNativeHandle *native)
     Py_CLEAR (((Handle *) owner)->handle);
   Py_DECREF (owner);
   PyErr_Restore (saved_type, saved_value, saved_traceback);
-  PyGILState_Release (gil);
+  if (ensured)
+    PyGILState_Release (gil);
   return released;
 }
 
@@ -667,13 +674,18 @@ init_handle (Handle   *self,
       self->no_release = release_native == Py_None;
     }
 
-  /* The GObject first, without a pointer: its count is prior + 1 as in
+  /* With pyrefcount's _set_handle(), the GObject is made with its pointer
+   * in one step. */
+  if (handle != Py_None && self->native == NULL &&
+      uses_default (self, str_set_handle, default_set_handle))
+    return set_handle (self, handle, prior);
+
+  /* Otherwise first without a pointer: its count is prior + 1 as in
    * pyrefcount, until a handle is set. */
   if (make_native (self, kind, NULL, prior, FALSE) < 0)
     return -1;
   if (handle == Py_None)
     return 0;
-
   if (uses_default (self, str_set_handle, default_set_handle))
     return set_handle (self, handle, prior);
   else
