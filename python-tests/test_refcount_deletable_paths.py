@@ -1,26 +1,22 @@
-"""refcount.interop.DeletableCffiNativeHandle: the three construction routes.
+"""refcount.interop.DeletableCffiNativeHandle: the two release routes.
 
-Each class gets a route (`_rc_init_kind`, computed in __init_subclass__):
+A handle of the refcount package holds one GObject of the C library (see
+python/refcount/_core.c), of one of two kinds:
 
-- 0: the C __init__ of the accelerator: a plain RcDeletableNativeHandle,
-  released by the cffi function without entering Python (arguments it does
-  not take fall back to the Python __init__);
-- 1: the Python __init__ (the class changes the validity check or how the
-  handle is set): an RcDeletableNativeHandle released by the native
-  function, or, for a Python callable, an RcPythonNativeHandle released by
-  `_release_handle`;
-- 2: the class changes the release, or there is no accelerator
-  (RC_PYTHON_NO_FAST=1): CffiNativeHandle's way, released by its Python
-  `_release_handle` (an RcPythonNativeHandle with the accelerator, a GObject
-  of the class's own GType without).
+- released natively: given a native release function (a cffi or ctypes
+  function, an address) and a class that keeps the default
+  `_release_handle`, it is a plain RcDeletableNativeHandle, built and
+  released without running any Python code of the package;
+- released by Python: a Python callable as release_native, or a class that
+  changes `_release_handle`; its GObject (a PyReleasedHandle) calls the
+  handle's `_release_handle` with `self` intact.
 
 A Python callable given as release_native is always called from
 `_release_handle`: an exception there is a failed release, kept and retried,
-as in pyrefcount.
-
-The suite runs with and without the accelerator: where the two differ, each
-test asserts what its mode promises (FAST below). Every lifetime check looks
-at the native side (the test library's alive flags, counts and freed log).
+as in pyrefcount. The package does not use the overrides' accelerator: both
+modes of the suite (RC_PYTHON_NO_FAST) must give the same results. Every
+lifetime check looks at the native side (the test library's alive flags,
+counts and freed log).
 """
 
 import contextlib
@@ -53,10 +49,10 @@ FAST = not os.environ.get("RC_PYTHON_NO_FAST")
 INVALID_HANDLE_MESSAGE = "The specified handle argument is not a valid handle"
 
 
-def test_the_mode_is_the_one_the_environment_asks_for():
-    # Every branch on FAST below relies on it.
-    assert (overrides._fast is not None) == FAST
-    assert (interop._fast is not None) == FAST
+def test_the_package_does_not_use_the_accelerator():
+    # The handles are the native core's types, whatever the mode.
+    assert DeletableCffiNativeHandle.__module__ == "refcount.interop"
+    assert type(DeletableCffiNativeHandle.__init__).__name__ == "wrapper_descriptor"
 
 
 # ---------------------------------------------------------------------------
@@ -75,7 +71,7 @@ class OwnInit(DeletableCffiNativeHandle):
 
 
 class Checked(DeletableCffiNativeHandle):
-    """Changes the validity check: the Python __init__ (kind 1)."""
+    """Changes the validity check: still released natively."""
 
     def _is_valid_handle(self, handle):
         VALIDITY_CHECKS.append(handle)
@@ -83,7 +79,7 @@ class Checked(DeletableCffiNativeHandle):
 
 
 class Recording(DeletableCffiNativeHandle):
-    """Changes the release: its own GType, released in Python (kind 2)."""
+    """Changes the release: released by Python."""
 
     def _release_handle(self) -> bool:
         RELEASE_RECORDS.append(self.get_handle())
@@ -91,7 +87,7 @@ class Recording(DeletableCffiNativeHandle):
 
 
 class Plain(DeletableCffiNativeHandle):
-    """Changes nothing: the C route, as the base class."""
+    """Changes nothing: released natively, as the base class."""
 
 
 def make_base(dog):
@@ -114,20 +110,16 @@ def make_plain(dog):
     return Plain(dog, lib.rc_tn_release, "dog")
 
 
-# name: (class, constructor, kind with the accelerator)
+# name: (class, constructor, released natively)
 ROUTES = {
-    "base": (DeletableCffiNativeHandle, make_base, 0),
-    "own-init": (OwnInit, make_own_init, 0),
-    "plain-subclass": (Plain, make_plain, 0),
-    "valid-handle-override": (Checked, make_checked, 1),
-    "release-handle-override": (Recording, make_recording, 2),
+    "base": (DeletableCffiNativeHandle, make_base, True),
+    "own-init": (OwnInit, make_own_init, True),
+    "plain-subclass": (Plain, make_plain, True),
+    "valid-handle-override": (Checked, make_checked, True),
+    "release-handle-override": (Recording, make_recording, False),
 }
 ROUTE_NAMES = list(ROUTES)
-NATIVE_ROUTE_NAMES = [name for name in ROUTE_NAMES if ROUTES[name][2] in (0, 1)]
-
-
-def expected_kind(name):
-    return ROUTES[name][2] if FAST else 2
+NATIVE_ROUTE_NAMES = [name for name in ROUTE_NAMES if ROUTES[name][2]]
 
 
 @pytest.fixture(autouse=True)
@@ -140,13 +132,13 @@ def clear_records():
 
 
 def gobject_type_name(handle):
-    """The GType of the GObject under a wrapper (not the Python class's)."""
-    return GObject.type_name(handle.g_type_instance.g_class.g_type)
+    """The GType of the GObject under a handle (not the Python class's)."""
+    return GObject.type_name(handle.as_gobject().g_type_instance.g_class.g_type)
 
 
-def warm_up_the_c_init():
-    """The C __init__ takes cffi pointers of types seen before: a first
-    handle (in the Python __init__) shows it `void *` and the function type."""
+def warm_up():
+    """cffi's answer for the address of a ctype is asked once (in Python):
+    a first handle shows the core `void *` and the function type."""
     dog = new_dog()
     DeletableCffiNativeHandle(dog, lib.rc_tn_release, "dog").release()
     assert lib.rc_tn_is_alive(dog) == 0
@@ -166,51 +158,19 @@ def check_route_side_effects(name, dog):
 
 
 @pytest.mark.parametrize("name", ROUTE_NAMES)
-def test_init_kind_of_each_route(name):
-    cls = ROUTES[name][0]
-    assert cls._rc_init_kind == expected_kind(name)
-    assert interop._init_kind(cls) == expected_kind(name)
-
-
-def test_release_and_dispose_of_the_base_class_are_c_only_with_the_accelerator():
-    for method in ("release", "dispose", "__init__"):
-        assert inspect.isfunction(DeletableCffiNativeHandle.__dict__[method]) is (not FAST), method
-
-
-@pytest.mark.parametrize("name", ROUTE_NAMES)
 def test_gobject_type_of_each_route(name):
-    cls, make, _ = ROUTES[name]
+    cls, make, native = ROUTES[name]
     dog = new_dog()
     h = make(dog)
     assert type(h) is cls
-    assert isinstance(h, Refcount.NativeHandle)
-    if expected_kind(name) == 2:
-        # Released by Python code: not the plain handle of the native routes
-        # (the class's own registered GType, or a GType made for Python
-        # releases).
-        assert gobject_type_name(h) != "RcDeletableNativeHandle"
-        gtype = h.g_type_instance.g_class.g_type
-        assert GObject.type_is_a(gtype, Refcount.NativeHandle.__gtype__)
-    else:
+    assert not isinstance(h, Refcount.NativeHandle)
+    assert isinstance(h.as_gobject(), Refcount.NativeHandle)
+    if native:
         assert gobject_type_name(h) == "RcDeletableNativeHandle"
+    else:
+        assert gobject_type_name(h) == "PyReleasedHandle"
     h.release()
     assert lib.rc_tn_is_alive(dog) == 0
-
-
-@pytest.mark.parametrize("name", ROUTE_NAMES)
-def test_del_bridge_only_for_python_releases(name):
-    cls = ROUTES[name][0]
-    assert overrides._release_needs_self(cls) is (expected_kind(name) == 2)
-    if FAST:
-        # Every class has the C __del__: it releases Python-released handles
-        # with self intact, and keeps alive, while C code holds the GObject,
-        # the wrappers that keep their handle object in a plain dict (see
-        # test_kind_0_handle_kept_by_a_c_container).
-        assert cls.__del__ is overrides._release_on_del is overrides._fast.release_on_del
-    else:
-        # Every route is then released by Python code on self: the bridge.
-        assert expected_kind(name) == 2
-        assert getattr(cls, "__del__", None) is overrides._release_on_del
 
 
 @pytest.mark.parametrize("name", ROUTE_NAMES)
@@ -348,7 +308,7 @@ def python_calls():
 
 
 @pytest.mark.parametrize("name", NATIVE_ROUTE_NAMES)
-def test_release_of_a_native_route_enters_python_only_without_the_accelerator(name):
+def test_release_of_a_native_route_enters_no_python_code_of_the_package(name):
     make = ROUTES[name][1]
     dog = new_dog()
     h = make(dog)
@@ -357,16 +317,11 @@ def test_release_of_a_native_route_enters_python_only_without_the_accelerator(na
         h.release()
     assert lib.rc_tn_is_alive(dog) == 0
     assert h.disposed is True
-    if FAST:
-        assert traced.in_package() == [], traced.calls
-    else:
-        # The old route: the Python release did run.
-        assert "_release_handle" in traced.names(), traced.calls
-        assert "do_release_handle" in traced.names(), traced.calls
+    assert traced.in_package() == [], traced.calls
 
 
 @pytest.mark.parametrize("name", NATIVE_ROUTE_NAMES)
-def test_collection_of_a_native_route_enters_python_only_without_the_accelerator(name):
+def test_collection_of_a_native_route_enters_no_python_code_of_the_package(name):
     make = ROUTES[name][1]
     dog = new_dog()
     h = make(dog)
@@ -376,52 +331,38 @@ def test_collection_of_a_native_route_enters_python_only_without_the_accelerator
         alive_after_del = lib.rc_tn_is_alive(dog)
         gc.collect()
     assert lib.rc_tn_is_alive(dog) == 0
-    if FAST:
-        assert traced.in_package() == [], traced.calls
-        # No cycle and no toggle reference: the last Python reference gone,
-        # the native object goes at once, without waiting for the collector.
-        assert alive_after_del == 0
-    else:
-        assert "_release_handle" in traced.names(), traced.calls
-        assert "_release_on_del" in traced.names(), traced.calls
+    assert traced.in_package() == [], traced.calls
+    # No cycle: the last Python reference gone, the native object goes at
+    # once, without waiting for the collector.
+    assert alive_after_del == 0
 
 
-@pytest.mark.parametrize("name", ["base", "plain-subclass", "own-init"])
-def test_construction_of_a_kind_0_handle_enters_python_only_without_the_accelerator(name):
+@pytest.mark.parametrize("name", ["base", "plain-subclass", "own-init", "valid-handle-override"])
+def test_construction_of_a_native_route_enters_no_python_code_of_the_package(name):
     make = ROUTES[name][1]
-    warm_up_the_c_init()
+    warm_up()
     dog = new_dog()
     with python_calls() as traced:
         h = make(dog)
     assert h.get_handle() is dog
-    if FAST:
-        # The C __init__ did it all.
-        assert traced.in_package() == [], traced.calls
-    else:
-        assert "__init__" in traced.names(), traced.calls
-    h.release()
+    assert traced.in_package() == [], traced.calls
+    while not h.disposed:
+        h.release()
     assert lib.rc_tn_is_alive(dog) == 0
 
 
-@pytest.mark.parametrize(
-    "make",
-    [
-        lambda dog: DeletableCffiNativeHandle(dog, lib.rc_tn_release, "dog", 1),
-        lambda dog: DeletableCffiNativeHandle(dog, lambda obj: lib.rc_tn_release(obj), "dog"),
-        lambda dog: Checked(dog, lib.rc_tn_release, "dog"),
-    ],
-    ids=["prior_ref_count", "python-callable", "kind-1"],
-)
-def test_arguments_the_c_init_declines_go_to_the_python_init(make):
-    warm_up_the_c_init()
+def test_prior_ref_count_and_a_python_callable_are_taken_by_the_core():
+    warm_up()
     dog = new_dog()
-    with python_calls() as traced:
-        h = make(dog)
-    assert h.get_handle() is dog
-    # Declined (or not C at all): the Python __init__ of interop.py ran.
-    assert ("interop.py", "__init__") in traced.in_package(), traced.calls
-    while not h.disposed:
-        h.release()
+    h = DeletableCffiNativeHandle(dog, lib.rc_tn_release, "dog", 1)
+    assert h.reference_count == 2 and gobject_type_name(h) == "RcDeletableNativeHandle"
+    h.release()
+    h.release()
+    assert lib.rc_tn_is_alive(dog) == 0
+    dog = new_dog()
+    h = DeletableCffiNativeHandle(dog, lambda obj: lib.rc_tn_release(obj), "dog")
+    assert gobject_type_name(h) == "PyReleasedHandle"
+    h.release()
     assert lib.rc_tn_is_alive(dog) == 0
 
 
@@ -432,7 +373,7 @@ def test_a_python_release_is_seen_by_the_profiler():
     with python_calls() as traced:
         h.release()
     assert lib.rc_tn_is_alive(dog) == 0
-    assert "_release_handle" in traced.names(), traced.calls
+    assert (os.path.realpath(__file__), "_release_handle") in traced.calls, traced.calls
     assert RELEASE_RECORDS == [dog]
 
 
@@ -468,11 +409,8 @@ def test_python_callable_release_is_called_once_with_the_very_cdata(freed_log):
 
     dog = new_dog()
     h = DeletableCffiNativeHandle(dog, release, "dog")
-    assert h._rc_init_kind == (0 if FAST else 2)
-    if FAST:
-        # Declined by the C __init__: released by _release_handle, on this
-        # very object.
-        assert gobject_type_name(h) == "RcPythonNativeHandle"
+    # Released by _release_handle, on this very object.
+    assert gobject_type_name(h) == "PyReleasedHandle"
     assert h.get_handle() is dog
     h.add_ref()
     h.release()
@@ -590,7 +528,6 @@ def test_raising_python_callable_reported_by_the_default_unraisablehook(monkeypa
 def test_none_release_native_releases_nothing_and_keeps_the_handle(recwarn):
     dog = new_dog()
     h = DeletableCffiNativeHandle(dog, None, "dog")
-    assert h._rc_init_kind == (0 if FAST else 2)
     assert h.get_handle() is dog
     assert h.reference_count == 1
     h.release()
@@ -653,8 +590,7 @@ def test_keywords_and_positional_arguments_give_the_same_handle(form, freed_log)
     assert h.type_id == "dog"
     assert h.reference_count == 1
     assert h.disposed is False
-    if FAST:
-        assert gobject_type_name(h) == "RcDeletableNativeHandle"
+    assert gobject_type_name(h) == "RcDeletableNativeHandle"
     assert lib.rc_tn_get_ref_count(dog) == 1
     h.release()
     assert lib.rc_tn_is_alive(dog) == 0

@@ -115,6 +115,9 @@ static PyObject *zero_long;
 static PyObject *cdata_type;          /* cffi's FFI.CData */
 static PyObject *python_address_info; /* obj -> (address, is_function) */
 static PyObject *python_release_address; /* release -> address or None */
+/* Python functions with the signatures of pyrefcount's __init__s, called
+ * only when the arguments do not parse, for Python's own messages. */
+static PyObject *python_signatures[3];
 
 /* On an escaped GObject: its Python handle (borrowed). */
 static GQuark python_handle_quark;
@@ -304,7 +307,14 @@ report_release_error (PyObject *owner)
       python_release_error = value;
       return;
     }
-  PyErr_WriteUnraisable (owner);
+  /* Not the handle itself: a hook that keeps what it is given would keep
+   * the handle, finalized, alive. */
+  {
+    PyObject *where = PyUnicode_FromFormat ("the release of a native handle (%s)", Py_TYPE (owner)->tp_name);
+
+    PyErr_WriteUnraisable (where);
+    Py_XDECREF (where);
+  }
 }
 
 static gboolean
@@ -704,6 +714,40 @@ init_handle (Handle   *self,
     }
 }
 
+/* Arguments that do not parse: the error Python gives for the same
+ * signature (pyrefcount's __init__ is a Python function). */
+static int
+argument_error (int       which,
+                Handle   *self,
+                PyObject *args,
+                PyObject *kwargs)
+{
+  PyObject *full_args, *result;
+
+  if (python_signatures[which] == NULL)
+    return -1;
+  PyErr_Clear ();
+  full_args = PyTuple_New (PyTuple_GET_SIZE (args) + 1);
+  if (full_args == NULL)
+    return -1;
+  Py_INCREF (self);
+  PyTuple_SET_ITEM (full_args, 0, (PyObject *) self);
+  for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE (args); i++)
+    {
+      Py_INCREF (PyTuple_GET_ITEM (args, i));
+      PyTuple_SET_ITEM (full_args, i + 1, PyTuple_GET_ITEM (args, i));
+    }
+  result = PyObject_Call (python_signatures[which], full_args, kwargs);
+  Py_DECREF (full_args);
+  if (result != NULL)
+    {
+      /* It took them after all: say what the C parser said. */
+      Py_DECREF (result);
+      PyErr_SetString (PyExc_TypeError, "invalid arguments");
+    }
+  return -1;
+}
+
 static int
 counter_init (Handle   *self,
               PyObject *args,
@@ -738,7 +782,7 @@ native_handle_init (Handle   *self,
   PyObject *handle = Py_None, *prior = zero_long;
 
   if (!PyArg_ParseTupleAndKeywords (args, kwargs, "|OO:NativeHandle", keywords, &handle, &prior))
-    return -1;
+    return argument_error (0, self, args, kwargs);
   return init_handle (self, KIND_HANDLE, handle, NULL, NULL, prior);
 }
 
@@ -752,7 +796,7 @@ cffi_init (Handle   *self,
   Kind kind = PyObject_TypeCheck (self, owning_type) ? KIND_OWNING : KIND_CFFI;
 
   if (!PyArg_ParseTupleAndKeywords (args, kwargs, "O|OO:__init__", keywords, &handle, &type_id, &prior))
-    return -1;
+    return argument_error (1, self, args, kwargs);
   return init_handle (self, kind, handle, NULL, type_id, prior);
 }
 
@@ -766,7 +810,7 @@ deletable_init (Handle   *self,
 
   if (!PyArg_ParseTupleAndKeywords (args, kwargs, "OO|OO:__init__", keywords,
                                     &handle, &release, &type_id, &prior))
-    return -1;
+    return argument_error (2, self, args, kwargs);
   return init_handle (self, KIND_DELETABLE, handle, release, type_id, prior);
 }
 
@@ -1351,9 +1395,16 @@ core_configure (PyObject *module,
                 PyObject *args)
 {
   PyObject *cdata, *info, *release;
+  PyObject *signatures[3];
 
-  if (!PyArg_ParseTuple (args, "OOO:_configure", &cdata, &info, &release))
+  if (!PyArg_ParseTuple (args, "OOOOOO:_configure", &cdata, &info, &release,
+                         &signatures[0], &signatures[1], &signatures[2]))
     return NULL;
+  for (int i = 0; i < 3; i++)
+    {
+      Py_INCREF (signatures[i]);
+      Py_XSETREF (python_signatures[i], signatures[i]);
+    }
   if (!PyType_Check (cdata) || !PyCallable_Check (info) || !PyCallable_Check (release))
     return PyErr_Format (PyExc_TypeError, "_configure() takes a type and two callables");
   Py_INCREF (cdata);

@@ -10,7 +10,7 @@ threads.
 
 import atexit
 import gc
-from typing import Any, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 import cffi
 
@@ -41,7 +41,40 @@ def _address_info(handle: Any) -> Tuple[int, bool]:
     return _overrides.address_of(handle), False
 
 
-_core._configure(_ffi.CData, _address_info, _overrides.release_address_of)
+def _signature(name: str):
+    """Marks a function as the signature of a handle class's __init__: it
+    is called only with arguments that the native core cannot take, for
+    the error that Python gives."""
+    def mark(function):
+        function.__name__ = "__init__"
+        function.__qualname__ = name + ".__init__"
+        return function
+    return mark
+
+
+@_signature("NativeHandle")
+def _native_handle_init(self, handle: Any = None, prior_ref_count: int = 0) -> None:
+    pass
+
+
+@_signature("CffiNativeHandle")
+def _cffi_init(self, handle: Any, type_id: Optional[str] = None, prior_ref_count: int = 0) -> None:
+    pass
+
+
+@_signature("DeletableCffiNativeHandle")
+def _deletable_init(
+    self,
+    handle: Any,
+    release_native: Optional[Callable[[Any], None]],
+    type_id: Optional[str] = None,
+    prior_ref_count: int = 0,
+) -> None:
+    pass
+
+
+_core._configure(_ffi.CData, _address_info, _overrides.release_address_of,
+                 _native_handle_init, _cffi_init, _deletable_init)
 
 
 def _release_at_exit() -> None:

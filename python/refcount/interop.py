@@ -20,7 +20,7 @@ from typing import Any, Callable, Dict, Optional
 
 from cffi import FFI
 
-import refcount.base  # noqa: F401 - configures the native core
+from refcount.base import _cffi_init, _deletable_init  # (and configures the native core)
 from refcount._core import CffiNativeHandle, DeletableCffiNativeHandle, OwningCffiNativeHandle
 
 __all__ = [
@@ -62,20 +62,6 @@ class _InitSignature:
 def _declare_signature(cls, example):
     parameters = list(inspect.signature(example).parameters.values())[1:]
     cls.__signature__ = _InitSignature(cls, inspect.Signature(parameters))
-
-
-def _cffi_init(self, handle: CffiData, type_id: Optional[str] = None, prior_ref_count: int = 0):
-    pass
-
-
-def _deletable_init(
-    self,
-    handle: CffiData,
-    release_native: Optional[Callable[[CffiData], None]],
-    type_id: Optional[str] = None,
-    prior_ref_count: int = 0,
-):
-    pass
 
 
 _declare_signature(CffiNativeHandle, _cffi_init)
