@@ -20,9 +20,9 @@ from refcount._gi import Refcount  # noqa: F401
 import gi.overrides.Refcount as _overrides  # noqa: E402 - loaded by refcount._gi
 
 from refcount import _core  # noqa: E402
-from refcount._core import NativeHandle, ReferenceCounter  # noqa: E402
+from refcount._core import NativeHandle, ReferenceCounter, handle_of  # noqa: E402
 
-__all__ = ["ReferenceCounter", "NativeHandle"]
+__all__ = ["ReferenceCounter", "NativeHandle", "handle_of"]
 
 _ffi = cffi.FFI()
 
