@@ -942,6 +942,37 @@ handle_get_handle_property (Handle *self,
 }
 
 static PyObject *
+handle_get_address (Handle *self,
+                    void   *closure)
+{
+  RcNativeHandle *native = native_handle_of (self);
+  void *pointer = native != NULL ? rc_native_handle_get_handle (native) : NULL;
+
+  if (pointer == NULL || pointer == (void *) &no_address_placeholder)
+    Py_RETURN_NONE;
+  return PyLong_FromVoidPtr (pointer);
+}
+
+/* acquire(): +1 and the handle object, in one atomic step, or GLib.Error
+ * (Refcount.Error.DISPOSED); give it back with release(). */
+static PyObject *
+handle_acquire (Handle   *self,
+                PyObject *unused)
+{
+  RcNativeHandle *native = require_handle (self);
+  GError *error = NULL;
+
+  if (native == NULL)
+    return NULL;
+  if (rc_native_handle_acquire (native, &error) == NULL && error != NULL)
+    {
+      pyg_error_check (&error);
+      return NULL;
+    }
+  return handle_get_handle (self, NULL);
+}
+
+static PyObject *
 handle_get_obj (Handle *self,
                 void   *closure)
 {
@@ -1252,6 +1283,10 @@ static PyMethodDef native_handle_methods[] = {
     "add_dependency(dependency)\n--\n\n"
     "This handle keeps `dependency` (a handle of this package or a Refcount.NativeHandle) "
     "until its own release, and releases it right after." },
+  { "acquire", (PyCFunction) handle_acquire, METH_NOARGS,
+    "acquire()\n--\n\n"
+    "Borrows the handle: one more reference and the handle object, or GLib.Error if disposed; "
+    "give it back with release()." },
   { "get_dependencies", (PyCFunction) handle_get_dependencies, METH_NOARGS,
     "get_dependencies()\n--\n\nThe dependencies, in the order they were added." },
   { "as_gobject", (PyCFunction) handle_as_gobject, METH_NOARGS,
@@ -1265,6 +1300,7 @@ static PyGetSetDef native_handle_getset[] = {
   { "disposed", (getter) handle_get_disposed, NULL, "Whether the handle is never set, or released.", NULL },
   { "is_invalid", (getter) handle_get_disposed, NULL, "Whether the handle is never set, or released.", NULL },
   { "_handle", (getter) handle_get_handle_property, NULL, "The handle object (pyrefcount's attribute).", NULL },
+  { "address", (getter) handle_get_address, NULL, "The native address as an int, or None.", NULL },
   { NULL }
 };
 

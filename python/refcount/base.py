@@ -9,6 +9,7 @@ threads.
 """
 
 import atexit
+import contextlib
 import gc
 from typing import Any, Callable, Optional, Tuple
 
@@ -75,6 +76,20 @@ def _deletable_init(
 
 _core._configure(_ffi.CData, _address_info, _overrides.release_address_of,
                  _native_handle_init, _cffi_init, _deletable_init)
+
+
+@contextlib.contextmanager
+def _borrow(self):
+    """`with handle.borrow() as ptr:` holds a reference for the block (see
+    acquire())."""
+    ptr = self.acquire()
+    try:
+        yield ptr
+    finally:
+        self.release()
+
+
+NativeHandle.borrow = _borrow
 
 
 def _release_at_exit() -> None:
