@@ -209,8 +209,8 @@ def _unraisable_hook_args_type():
 
 _UnraisableHookArgs = _unraisable_hook_args_type()
 if _fast is not None:
-    # For the Python release code that the accelerator runs from C.
-    _fast.configure_stash(_stash_exception, _pending)
+    # For release() of the classes whose release runs Python code.
+    _fast.configure_stash(_pending)
 
 
 def _call_reraising(function, handle):
@@ -265,21 +265,10 @@ if _fast is not None:
 
 
 def _release_needs_self(cls):
-    """Whether the release of cls's handles runs Python code on self.
-
-    The release is cls's Python do_release_handle, if any. One that only
-    calls another method (marked `_rc_delegate = name`) needs self as that
-    method does; a method marked `_rc_no_del` does not (it is abstract, or
-    the class's handles never reach it from GObject dispose).
-    """
+    """Whether the release of cls's handles runs Python code on self: a
+    Python do_release_handle (a C release is the GI vfunc's)."""
     function = getattr(cls, "do_release_handle", None)
-    inner = getattr(function, "__wrapped__", None)
-    if inner is None:
-        return False  # a C release (the GI vfunc)
-    delegate = getattr(inner, "_rc_delegate", None)
-    if delegate is not None:
-        inner = getattr(cls, delegate, None)
-    return not getattr(inner, "_rc_no_del", False)
+    return getattr(function, "__wrapped__", None) is not None
 
 
 def _ensure_release_on_del(cls):

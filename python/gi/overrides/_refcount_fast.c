@@ -5,26 +5,19 @@
  * PyGObject's generic call path costs a few hundred nanoseconds per call
  * and a microsecond or two per object; a reference-counting layer is paid on
  * every native object a program touches. This optional module gives the
- * overrides and the refcount package direct calls into librefcount for the
- * operations that run all the time:
+ * overrides of the GI classes (Refcount.NativeHandle and its family) direct
+ * calls into librefcount for the operations that run all the time:
  *
  * - reading the handle and the count, add_ref/release (C descriptors put on
  *   the classes by install());
- * - building handles: Refcount.DeletableNativeHandle.__new__ and
- *   refcount.interop.DeletableCffiNativeHandle.__init__ for a native release
- *   function (the release then never enters Python), and
- *   refcount.interop.CffiNativeHandle.__init__;
- * - RcPythonNativeHandle, the GObject of the refcount package's handles
- *   whose release is a Python `_release_handle`: made here in C, released
- *   through a C release_handle that calls that method on the live wrapper,
- *   instead of a Python-registered GType built and released through
- *   PyGObject's generic paths;
+ * - building Refcount.DeletableNativeHandle for a native release function
+ *   (the release then never enters Python);
  * - the __del__ that releases a handle while its wrapper is intact.
  *
- * Each C entry point takes the common case and hands anything else (other
- * argument kinds, subclasses that change the checks, errors to word) to the
- * Python code it stands for. Refcount.py and the refcount package fall back
- * to the GI path when this module cannot be imported (or with
+ * (The refcount package's handles are not PyGObject objects: see
+ * refcount/_core.c.) Each C entry point takes the common case and hands
+ * anything else to the Python code it stands for. Refcount.py falls back to
+ * the GI path when this module cannot be imported (or with
  * RC_PYTHON_NO_FAST=1).
  */
 
@@ -251,6 +244,17 @@ fast_release (PyObject *self,
 static PyObject *pending_local;
 static PyObject *key_errors;
 
+/* configure_stash(pending): the thread-local object whose `errors` list
+ * the overrides' _stash_exception() appends the exceptions of Python
+ * release code to while a release() runs. */
+static PyObject *
+fast_configure_stash (PyObject *module,
+                      PyObject *pending)
+{
+  Py_XSETREF (pending_local, Py_NewRef (pending));
+  Py_RETURN_NONE;
+}
+
 /* release() of the classes whose release runs Python code: as fast_release,
  * and then raises again the first exception that this code raised, as the
  * overrides' _call_reraising() does. */
@@ -351,27 +355,6 @@ install_descriptor (PyTypeObject *type,
   result = PyObject_SetAttrString ((PyObject *) type, name, descriptor);
   Py_DECREF (descriptor);
   return result;
-}
-
-/* Puts the C methods `methods` on `arg`, a GObject class (the caller,
- * `who`, names it in the error otherwise). */
-static int
-install_methods (PyObject    *arg,
-                 PyMethodDef *methods,
-                 const char  *who)
-{
-  PyTypeObject *type = (PyTypeObject *) arg;
-  PyMethodDef *method;
-
-  if (!PyType_Check (arg) || !PyType_IsSubtype (type, &PyGObject_Type))
-    {
-      PyErr_Format (PyExc_TypeError, "%s() takes a GObject class", who);
-      return -1;
-    }
-  for (method = methods; method->ml_name != NULL; method++)
-    if (install_descriptor (type, method->ml_name, PyDescr_NewMethod (type, method)) < 0)
-      return -1;
-  return 0;
 }
 
 /* install(cls, names): puts C method and property descriptors named in
@@ -531,75 +514,11 @@ fast_new_native (PyObject *module,
   return new_native_object (type, kept, address, release_address, type_id);
 }
 
-/* The GObject is now the wrapper's: it owns the reference given. */
-static void
-attach_object (PyObject *self,
-               gpointer  object)
-{
-  ((PyGObject *) self)->obj = G_OBJECT (object);
-  /* Switches to a toggle reference when attributes were set before. */
-  pygobject_register_wrapper (self);
-}
+/* ---- Argument parsing ------------------------------------------------ */
 
-/* attach(self, release_address, type_id, prior_ref_count): gives a wrapper
- * that has none yet an RcDeletableNativeHandle without a pointer, released
- * by the native function at release_address. */
-static PyObject *
-fast_attach (PyObject *module,
-             PyObject *args)
-{
-  PyObject *self;
-  PyObject *release_obj;
-  const char *type_id;
-  int prior_ref_count;
-  gpointer release_address;
-  RcDeletableNativeHandle *handle;
-
-  if (!PyArg_ParseTuple (args, "O!Ozi:attach", &PyGObject_Type, &self, &release_obj,
-                         &type_id, &prior_ref_count))
-    return NULL;
-
-  if (pygobject_get (self) != NULL)
-    {
-      PyErr_SetString (PyExc_RuntimeError, "the handle is already initialized");
-      return NULL;
-    }
-  if (prior_ref_count < 0)
-    {
-      PyErr_SetString (PyExc_ValueError, "prior_ref_count must be >= 0");
-      return NULL;
-    }
-  release_address = PyLong_AsVoidPtr (release_obj);
-  if (release_address == NULL)
-    {
-      if (!PyErr_Occurred ())
-        PyErr_SetString (PyExc_ValueError, "the release function address is NULL");
-      return NULL;
-    }
-
-  if (prior_ref_count == 0)
-    handle = rc_deletable_native_handle_new_native (NULL, release_address, type_id);
-  else
-    {
-      handle = g_object_new (RC_TYPE_DELETABLE_NATIVE_HANDLE, "type-id", type_id,
-                             "prior-ref-count", prior_ref_count, NULL);
-      rc_deletable_native_handle_set_release_native (handle, release_address);
-    }
-  attach_object (self, handle);
-  Py_RETURN_NONE;
-}
-
-/* ---- refcount.interop.DeletableCffiNativeHandle ----------------------- */
-
-static PyObject *key_init_kind;        /* "_rc_init_kind" */
-static PyObject *key_unused;           /* a keyword no caller gives */
-static PyObject *key_release_native;   /* "_release_native" */
 static PyObject *key_handle;
 static PyObject *key_type_id;
 static PyObject *key_prior_ref_count;
-static PyObject *cffi_python_init;     /* the Python __init__ */
-static PyObject *cffi_python_release; /* the Python release() */
-static PyTypeObject *cffi_base_type;  /* DeletableCffiNativeHandle */
 
 /* Takes up to four arguments, positional or by the keywords `keys`, into
  * argv (left as they are when not given): 1. 0 when the arguments are not
@@ -658,28 +577,6 @@ is_exact_zero (PyObject *obj)
   return value == 0;
 }
 
-/* function(self, *args, **kwargs) */
-static PyObject *
-call_with_self (PyObject *function,
-                PyObject *self,
-                PyObject *args,
-                PyObject *kwargs)
-{
-  Py_ssize_t n = PyTuple_GET_SIZE (args);
-  PyObject *full = PyTuple_New (n + 1);
-  PyObject *result;
-  Py_ssize_t i;
-
-  if (full == NULL)
-    return NULL;
-  PyTuple_SET_ITEM (full, 0, Py_NewRef (self));
-  for (i = 0; i < n; i++)
-    PyTuple_SET_ITEM (full, i + 1, Py_NewRef (PyTuple_GET_ITEM (args, i)));
-  result = PyObject_Call (function, full, kwargs);
-  Py_DECREF (full);
-  return result;
-}
-
 /* A type id argument, None or a str: 1, with *type_id set (NULL for None);
  * 0 for anything else, for the Python code to word the error; -1 with an
  * exception set. */
@@ -696,222 +593,8 @@ simple_type_id (PyObject    *obj,
   return *type_id != NULL ? 1 : -1;
 }
 
-/* DeletableCffiNativeHandle.__init__(self, handle, release_native,
- * type_id=None, prior_ref_count=0), for the common case: a cffi pointer (or
- * None) released by a cffi function, on a class that changes nothing of the
- * construction or the release. The handle is then a plain
- * RcDeletableNativeHandle, and its release never enters Python. Anything
- * else (Python callables, subclasses with their own release, arguments to
- * check and word errors about) goes to the Python __init__. */
-static PyObject *
-fast_cffi_init (PyObject *self,
-                PyObject *args,
-                PyObject *kwargs)
-{
-  PyObject *argv[4] = { NULL, NULL, Py_None, NULL };
-  PyObject *keys[4] = { key_handle, key_release_native, key_type_id, key_prior_ref_count };
-  PyObject *kind;
-  gpointer address = NULL;
-  gpointer release_address;
-  const char *type_id;
-  int typed;
-  int parsed;
-
-  if (cffi_python_init == NULL)
-    {
-      PyErr_SetString (PyExc_RuntimeError, "configure_cffi() was not called");
-      return NULL;
-    }
-
-  kind = _PyType_Lookup (Py_TYPE (self), key_init_kind);
-  if (kind == NULL || !is_exact_zero (kind) || pygobject_get (self) != NULL)
-    return call_with_self (cffi_python_init, self, args, kwargs);
-
-  parsed = parse_arguments (args, 0, kwargs, keys, argv);
-  if (parsed < 0)
-    return NULL;
-  if (parsed == 0)
-    return call_with_self (cffi_python_init, self, args, kwargs);
-
-  if (argv[0] == NULL || argv[1] == NULL ||
-      (argv[3] != NULL && !is_exact_zero (argv[3])) ||
-      (argv[0] != Py_None && !known_cdata_address (argv[0], FALSE, &address)) ||
-      !known_cdata_address (argv[1], TRUE, &release_address) || release_address == NULL)
-    return call_with_self (cffi_python_init, self, args, kwargs);
-
-  typed = simple_type_id (argv[2], &type_id);
-  if (typed < 0)
-    return NULL;
-  if (typed == 0)
-    return call_with_self (cffi_python_init, self, args, kwargs);
-
-  attach_object (self, rc_deletable_native_handle_new_native (address, release_address, type_id));
-  if (address != NULL && keep_handle (self, argv[0], Py_TYPE (self) == cffi_base_type) < 0)
-    return NULL;
-  Py_RETURN_NONE;
-}
-
 /* ---- Handles released by Python code ---------------------------------- */
 
-/* RcPythonNativeHandle: the GObject of the refcount package's handles whose
- * release is Python code (a `_release_handle` method). Its release_handle
- * calls that method on the live Python wrapper; it is created here, in C,
- * rather than as a Python-registered GType, whose construction through
- * PyGObject costs microseconds per object. The wrapper holds it by a toggle
- * reference, so the wrapper (and the attributes its release code reads)
- * lives as long as C code holds the GObject. */
-typedef struct
-{
-  RcNativeHandle parent_instance;
-} RcPythonNativeHandle;
-
-typedef struct
-{
-  RcNativeHandleClass parent_class;
-} RcPythonNativeHandleClass;
-
-GType rc_python_native_handle_get_type (void);
-G_DEFINE_TYPE (RcPythonNativeHandle, rc_python_native_handle, RC_TYPE_NATIVE_HANDLE)
-
-static GQuark wrapper_quark;            /* PyGObject's wrapper qdata */
-static PyObject *key_release_handle;    /* "_release_handle" */
-static PyObject *python_stash;          /* the overrides' _stash_exception */
-
-static gboolean
-rc_python_native_handle_release_handle (RcNativeHandle *handle)
-{
-  PyGILState_STATE state;
-  PyObject *wrapper;
-  PyObject *result = NULL;
-  PyObject *saved_type, *saved_value, *saved_traceback;
-  gboolean released = FALSE;
-
-  if (!Py_IsInitialized ())
-    return FALSE;  /* after interpreter exit no Python code can run */
-
-  state = PyGILState_Ensure ();
-  wrapper = g_object_get_qdata (G_OBJECT (handle), wrapper_quark);
-  if (wrapper == NULL)
-    {
-      /* Only when the wrapper died while another reference was being
-       * dropped in another thread: its release code cannot run. */
-      g_warning ("The Python object of native handle %p died before its release: "
-                 "its _release_handle() cannot run", handle);
-      PyGILState_Release (state);
-      return FALSE;
-    }
-
-  /* Whatever exception the caller has pending is not the release's. */
-  PyErr_Fetch (&saved_type, &saved_value, &saved_traceback);
-
-  Py_INCREF (wrapper);
-  result = PyObject_CallMethodNoArgs (wrapper, key_release_handle);
-  if (result != NULL)
-    {
-      int truth = PyObject_IsTrue (result);
-
-      released = truth > 0;
-      Py_DECREF (result);
-      if (truth < 0)
-        result = NULL;
-    }
-  if (result == NULL)
-    {
-      /* Handed to the overrides, which raise it again from the release()
-       * that led here, or report it as unraisable. */
-      PyObject *type, *value, *traceback, *stashed;
-
-      PyErr_Fetch (&type, &value, &traceback);
-      PyErr_NormalizeException (&type, &value, &traceback);
-      if (traceback != NULL && value != NULL)
-        PyException_SetTraceback (value, traceback);
-      stashed = python_stash != NULL && value != NULL
-        ? PyObject_CallFunctionObjArgs (python_stash, value, wrapper, NULL) : NULL;
-      if (stashed == NULL)
-        {
-          if (!PyErr_Occurred ())
-            PyErr_Restore (type, value, traceback);
-          else
-            {
-              Py_XDECREF (type);
-              Py_XDECREF (value);
-              Py_XDECREF (traceback);
-            }
-          PyErr_WriteUnraisable (wrapper);
-        }
-      else
-        {
-          Py_DECREF (stashed);
-          Py_XDECREF (type);
-          Py_XDECREF (value);
-          Py_XDECREF (traceback);
-        }
-      released = FALSE;
-    }
-  Py_DECREF (wrapper);
-  PyErr_Restore (saved_type, saved_value, saved_traceback);
-  PyGILState_Release (state);
-  return released;
-}
-
-static void
-rc_python_native_handle_class_init (RcPythonNativeHandleClass *klass)
-{
-  RC_NATIVE_HANDLE_CLASS (klass)->release_handle = rc_python_native_handle_release_handle;
-}
-
-static void
-rc_python_native_handle_init (RcPythonNativeHandle *self)
-{
-}
-
-/* Gives the wrapper a new RcPythonNativeHandle, held by a toggle reference:
- * PyGObject switches to one when the wrapper has an instance dict. */
-static int
-attach_python_object (PyObject   *self,
-                      const char *type_id,
-                      int         prior_ref_count)
-{
-  PyGObject *gself = (PyGObject *) self;
-  gpointer object;
-
-  if (gself->inst_dict == NULL && (gself->inst_dict = PyDict_New ()) == NULL)
-    return -1;
-
-  if (type_id == NULL && prior_ref_count == 0)
-    object = g_object_new (rc_python_native_handle_get_type (), NULL);
-  else
-    object = g_object_new (rc_python_native_handle_get_type (),
-                           "type-id", type_id, "prior-ref-count", prior_ref_count, NULL);
-  attach_object (self, object);
-  return 0;
-}
-
-/* attach_python(self, type_id, prior_ref_count): gives the wrapper the
- * GObject of a handle released by its Python `_release_handle`: True; False
- * if it has one already (made by g_object_new() from C code, which then
- * calls __init__). */
-static PyObject *
-fast_attach_python (PyObject *module,
-                    PyObject *args)
-{
-  PyObject *self;
-  const char *type_id;
-  int prior_ref_count;
-
-  if (!PyArg_ParseTuple (args, "O!zi:attach_python", &PyGObject_Type, &self, &type_id, &prior_ref_count))
-    return NULL;
-  if (prior_ref_count < 0)
-    {
-      PyErr_SetString (PyExc_ValueError, "prior_ref_count must be >= 0");
-      return NULL;
-    }
-  if (pygobject_get (self) != NULL)
-    Py_RETURN_FALSE;
-  if (attach_python_object (self, type_id, prior_ref_count) < 0)
-    return NULL;
-  Py_RETURN_TRUE;
-}
 
 /* __del__ of the handle classes, when the wrapper dies:
  *
@@ -976,120 +659,6 @@ static PyMethodDef release_on_del_def = {
   "__del__", fast_release_on_del, METH_NOARGS,
   "Releases while the wrapper is intact, or keeps it while C holds the GObject.",
 };
-
-/* CffiNativeHandle.__init__(self, handle, type_id=None, prior_ref_count=0)
- * of the refcount package, for the common case: a cffi pointer (or None),
- * on a class that checks and sets handles as CffiNativeHandle does. */
-static PyObject *key_attach_kind;    /* "_rc_attach_kind" */
-static PyObject *cffi_handle_python_init;
-
-static PyObject *
-fast_cffi_handle_init (PyObject *self,
-                       PyObject *args,
-                       PyObject *kwargs)
-{
-  PyObject *argv[4] = { NULL, Py_None, NULL, NULL };
-  PyObject *keys[4] = { key_handle, key_type_id, key_prior_ref_count, key_unused };
-  PyObject *kind;
-  gpointer address = NULL;
-  const char *type_id;
-  int typed;
-  GError *error = NULL;
-  int parsed;
-
-  if (cffi_handle_python_init == NULL)
-    {
-      PyErr_SetString (PyExc_RuntimeError, "configure_cffi_handle() was not called");
-      return NULL;
-    }
-
-  kind = _PyType_Lookup (Py_TYPE (self), key_attach_kind);
-  if (kind == NULL || !is_exact_zero (kind) || pygobject_get (self) != NULL)
-    return call_with_self (cffi_handle_python_init, self, args, kwargs);
-
-  parsed = parse_arguments (args, 0, kwargs, keys, argv);
-  if (parsed < 0)
-    return NULL;
-  if (parsed == 0 || argv[0] == NULL || argv[3] != NULL ||
-      (argv[2] != NULL && !is_exact_zero (argv[2])) ||
-      (argv[0] != Py_None && !known_cdata_address (argv[0], FALSE, &address)))
-    return call_with_self (cffi_handle_python_init, self, args, kwargs);
-
-  typed = simple_type_id (argv[1], &type_id);
-  if (typed < 0)
-    return NULL;
-  if (typed == 0)
-    return call_with_self (cffi_handle_python_init, self, args, kwargs);
-
-  if (attach_python_object (self, type_id, 0) < 0)
-    return NULL;
-  if (address == NULL)
-    Py_RETURN_NONE;
-  if (!rc_native_handle_set_handle (RC_NATIVE_HANDLE (pygobject_get (self)), address, 0, &error))
-    {
-      PyErr_SetString (PyExc_RuntimeError, error->message);
-      g_error_free (error);
-      return NULL;
-    }
-  /* The dict exists (and the toggle reference with it). */
-  if (PyDict_SetItem (((PyGObject *) self)->inst_dict, key_rc_handle, argv[0]) < 0)
-    return NULL;
-  Py_RETURN_NONE;
-}
-
-/* configure_cffi_handle(python_init): the Python __init__ of
- * CffiNativeHandle, which the C one falls back to. */
-static PyObject *
-fast_configure_cffi_handle (PyObject *module,
-                            PyObject *init)
-{
-  if (!PyCallable_Check (init))
-    {
-      PyErr_SetString (PyExc_TypeError, "configure_cffi_handle() takes a callable");
-      return NULL;
-    }
-  Py_XSETREF (cffi_handle_python_init, Py_NewRef (init));
-  Py_RETURN_NONE;
-}
-
-/* configure_stash(stash, pending): the overrides' _stash_exception(exc,
- * where), which takes the exceptions of Python release code run from C,
- * and the thread-local object whose `errors` list it appends them to while
- * a release() runs. */
-static PyObject *
-fast_configure_stash (PyObject *module,
-                      PyObject *args)
-{
-  PyObject *stash;
-  PyObject *pending;
-
-  if (!PyArg_ParseTuple (args, "OO:configure_stash", &stash, &pending))
-    return NULL;
-  if (!PyCallable_Check (stash))
-    {
-      PyErr_SetString (PyExc_TypeError, "configure_stash() takes a callable");
-      return NULL;
-    }
-  Py_XSETREF (python_stash, Py_NewRef (stash));
-  Py_XSETREF (pending_local, Py_NewRef (pending));
-  Py_RETURN_NONE;
-}
-
-static PyMethodDef cffi_handle_methods[] = {
-  { "__init__", (PyCFunction) (void (*) (void)) fast_cffi_handle_init, METH_VARARGS | METH_KEYWORDS,
-    "Makes a handle to a cffi pointer." },
-  { NULL, NULL, 0, NULL },
-};
-
-/* install_cffi_handle(cls): puts the C __init__ of CffiNativeHandle on cls. */
-static PyObject *
-fast_install_cffi_handle (PyObject *module,
-                          PyObject *arg)
-{
-  if (install_methods (arg, cffi_handle_methods, "install_cffi_handle") < 0)
-    return NULL;
-  Py_RETURN_NONE;
-}
 
 /* ---- Refcount.DeletableNativeHandle ---------------------------------- */
 
@@ -1173,68 +742,6 @@ fast_configure_deletable (PyObject *module,
       return NULL;
     }
   Py_XSETREF (deletable_python_new, Py_NewRef (python_new));
-  Py_RETURN_NONE;
-}
-
-/* DeletableCffiNativeHandle.release(): in C for handles released natively;
- * the Python release() for the others (Python callables, whose exceptions
- * it raises again, and release_native=None). */
-static PyObject *
-fast_cffi_release (PyObject *self,
-                   PyObject *Py_UNUSED (unused))
-{
-  GObject *object;
-  PyObject *dict;
-
-  if (!PyObject_TypeCheck (self, &PyGObject_Type) ||
-      (object = pygobject_get (self)) == NULL ||
-      G_OBJECT_TYPE (object) != RC_TYPE_DELETABLE_NATIVE_HANDLE ||
-      ((dict = ((PyGObject *) self)->inst_dict) != NULL &&
-       PyDict_Contains (dict, key_release_native) != 0))
-    return PyObject_CallOneArg (cffi_python_release, self);
-
-  return fast_release (self, NULL);
-}
-
-/* configure_cffi(python_init, python_release): the Python code that
- * __init__ and release() of DeletableCffiNativeHandle fall back to. */
-static PyObject *
-fast_configure_cffi (PyObject *module,
-                     PyObject *args)
-{
-  PyObject *init;
-  PyObject *release;
-
-  if (!PyArg_ParseTuple (args, "OO:configure_cffi", &init, &release))
-    return NULL;
-  if (!PyCallable_Check (init) || !PyCallable_Check (release))
-    {
-      PyErr_SetString (PyExc_TypeError, "configure_cffi() takes two callables");
-      return NULL;
-    }
-  Py_XSETREF (cffi_python_init, Py_NewRef (init));
-  Py_XSETREF (cffi_python_release, Py_NewRef (release));
-  Py_RETURN_NONE;
-}
-
-static PyMethodDef cffi_methods[] = {
-  { "__init__", (PyCFunction) (void (*) (void)) fast_cffi_init, METH_VARARGS | METH_KEYWORDS,
-    "Makes a handle released by release_native(handle)." },
-  { "release", fast_cffi_release, METH_NOARGS,
-    "Gives back one reference; at zero the native resource is released." },
-  { "dispose", fast_cffi_release, METH_NOARGS, "A synonym of release()." },
-  { NULL, NULL, 0, NULL },
-};
-
-/* install_cffi(cls): puts the C __init__, release() and dispose() of
- * DeletableCffiNativeHandle on cls. */
-static PyObject *
-fast_install_cffi (PyObject *module,
-                   PyObject *arg)
-{
-  if (install_methods (arg, cffi_methods, "install_cffi") < 0)
-    return NULL;
-  Py_XSETREF (cffi_base_type, (PyTypeObject *) Py_NewRef (arg));
   Py_RETURN_NONE;
 }
 
@@ -1342,20 +849,8 @@ static PyMethodDef module_methods[] = {
     "address_of(obj): the address of None, an int or a known cffi pointer, else None." },
   { "install", fast_install, METH_VARARGS,
     "install(cls, names): put the C implementations named in `names` on cls." },
-  { "attach", fast_attach, METH_VARARGS,
-    "attach(self, release_address, type_id, prior_ref_count): the GObject of a handle released natively." },
-  { "configure_cffi", fast_configure_cffi, METH_VARARGS,
-    "configure_cffi(python_init, python_release): the fallbacks of DeletableCffiNativeHandle." },
-  { "install_cffi", fast_install_cffi, METH_O,
-    "install_cffi(cls): the C __init__, release() and dispose() of DeletableCffiNativeHandle." },
-  { "attach_python", fast_attach_python, METH_VARARGS,
-    "attach_python(self, type_id, prior_ref_count): the GObject of a handle released by its _release_handle()." },
-  { "configure_cffi_handle", fast_configure_cffi_handle, METH_O,
-    "configure_cffi_handle(python_init): the fallback of the C CffiNativeHandle.__init__." },
-  { "configure_stash", fast_configure_stash, METH_VARARGS,
-    "configure_stash(stash, pending): where the exceptions of Python release code run from C go." },
-  { "install_cffi_handle", fast_install_cffi_handle, METH_O,
-    "install_cffi_handle(cls): the C __init__ of CffiNativeHandle." },
+  { "configure_stash", fast_configure_stash, METH_O,
+    "configure_stash(pending): where the exceptions of Python release code go while release() runs." },
   { "configure_deletable", fast_configure_deletable, METH_O,
     "configure_deletable(python_new): the fallback of the C DeletableNativeHandle.__new__." },
   { "deletable_new", (PyCFunction) (void (*) (void)) fast_deletable_new, METH_VARARGS | METH_KEYWORDS,
@@ -1388,23 +883,13 @@ PyInit__refcount_fast (void)
     return NULL;
 
   key_rc_handle = PyUnicode_InternFromString ("_rc_handle");
-  key_init_kind = PyUnicode_InternFromString ("_rc_init_kind");
-  key_release_native = PyUnicode_InternFromString ("_release_native");
   key_handle = PyUnicode_InternFromString ("handle");
-  key_release_handle = PyUnicode_InternFromString ("_release_handle");
   key_errors = PyUnicode_InternFromString ("errors");
-  if (key_errors == NULL)
-    return NULL;
-  key_attach_kind = PyUnicode_InternFromString ("_rc_attach_kind");
-  key_unused = PyUnicode_InternFromString ("_rc_never_a_keyword");
-  if (key_release_handle == NULL || key_attach_kind == NULL || key_unused == NULL)
-    return NULL;
-  wrapper_quark = g_quark_from_static_string ("PyGObject::wrapper");
   key_release = PyUnicode_InternFromString ("release");
   key_type_id = PyUnicode_InternFromString ("type_id");
   key_prior_ref_count = PyUnicode_InternFromString ("prior_ref_count");
-  if (key_rc_handle == NULL || key_init_kind == NULL || key_release_native == NULL ||
-      key_handle == NULL || key_release == NULL || key_type_id == NULL || key_prior_ref_count == NULL)
+  if (key_rc_handle == NULL || key_handle == NULL || key_errors == NULL ||
+      key_release == NULL || key_type_id == NULL || key_prior_ref_count == NULL)
     return NULL;
 
   module = PyModule_Create (&module_def);
