@@ -4,6 +4,8 @@ CffiWrapperFactory is in test_refcount_factory.py."""
 
 import datetime
 import gc
+
+import cffi
 import threading
 import typing
 import warnings
@@ -559,3 +561,140 @@ def test_cffi_handle_shared_by_threads_is_released_once(fast_switching):
     assert len(h.released) == 1 and h.released[0] is dog
     assert lib.rc_tn_is_alive(dog) == 0
     assert lib.rc_tn_misuse_count() == 0
+
+
+# ---------------------------------------------------------------------------
+# Any cffi CData is a handle, as in pyrefcount
+# ---------------------------------------------------------------------------
+
+_shapes = cffi.FFI()
+_shapes.cdef("typedef struct { int x, y; } point; typedef struct { int id; point geometry; } shape;")
+
+
+def test_a_struct_value_reached_through_a_pointer_is_a_handle():
+    shape = _shapes.new("shape *", {"id": 7, "geometry": {"x": 3, "y": 4}})
+    geometry = shape.geometry  # a struct value, inside the shape
+    h = OwningCffiNativeHandle(geometry, type_id="POINT")
+    assert h.get_handle() is geometry and h.ptr is geometry
+    assert h.ptr.x == 3 and h.ptr.y == 4
+    # C code sees the struct's address.
+    address = int(_shapes.cast("uintptr_t", _shapes.addressof(shape[0], "geometry")))
+    assert h.address == address
+    assert h.as_gobject().address == address
+    assert str(h) == 'CFFI pointer handle to a native pointer of type id "POINT"'
+    h.release()
+    assert h.disposed is True and h.get_handle() is None
+    assert shape.geometry.x == 3  # owning: nothing was freed
+
+
+def test_a_union_and_a_number_are_handles_too():
+    u = _shapes.new("union { int i; float f; } *")[0]
+    number = _shapes.cast("int", 42)
+    released = []
+
+    class Recorded(CffiNativeHandle):
+        def _release_handle(self):
+            released.append(self.get_handle())
+            return True
+
+    for value in (u, number):
+        h = Recorded(value)
+        assert h.get_handle() is value and h.disposed is False
+        h.release()
+    assert released[0] is u and released[1] is number
+    # A number has no address: C sees a placeholder, Python says None.
+    assert Recorded(number).address is None
+
+
+def test_ffi_null_is_a_handle_released_as_in_pyrefcount():
+    released = []
+
+    class Recorded(CffiNativeHandle):
+        def _release_handle(self):
+            released.append(self.get_handle())
+            return True
+
+    h = Recorded(ffi.NULL, type_id="NULL_PTR")
+    assert h.get_handle() is ffi.NULL
+    assert h.disposed is False and h.is_invalid is False
+    assert h.reference_count == 1
+    assert h.address is None
+    h.release()
+    assert released == [ffi.NULL] and released[0] is ffi.NULL
+    assert h.disposed is True and h.get_handle() is None
+    # And through the garbage collector.
+    h = Recorded(ffi.NULL)
+    del h
+    gc.collect()
+    assert len(released) == 2 and released[1] is ffi.NULL
+
+
+def test_ffi_null_with_a_native_release_calls_it_with_null():
+    calls = []
+
+    def release(pointer):
+        calls.append(pointer)
+
+    h = DeletableCffiNativeHandle(ffi.NULL, release, "NULL_PTR")
+    assert h.disposed is False
+    h.release()
+    assert calls == [ffi.NULL]
+    # A native function is called with NULL too (from Python: the C library
+    # counts only handles with a pointer); the test library counts the call.
+    misuse_before = lib.rc_tn_misuse_count()
+    freed = DeletableCffiNativeHandle(ffi.NULL, lib.rc_tn_release, "NULL_PTR")
+    freed.release()
+    assert freed.disposed is True
+    assert lib.rc_tn_misuse_count() == misuse_before + 1
+    lib.rc_tn_reset_misuse_count()
+
+
+def test_set_handle_again_takes_the_new_handle_and_forgets_the_first():
+    released = []
+
+    class Twice(CffiNativeHandle):
+        def _release_handle(self):
+            released.append(self.get_handle())
+            lib.rc_tn_release(self.get_handle())
+            return True
+
+    first, second = new_dog(b"First"), new_dog(b"Second")
+    h = Twice(first, type_id="dog", prior_ref_count=2)
+    assert h.reference_count == 3
+    h._set_handle(second)
+    assert h.get_handle() is second and h.reference_count == 1
+    h._set_handle(second, prior_ref_count=1)  # the same handle again
+    assert h.reference_count == 2
+    h.release()
+    h.release()
+    assert released == [second]
+    assert lib.rc_tn_is_alive(second) == 0
+    assert lib.rc_tn_is_alive(first) == 1  # forgotten, as pyrefcount does
+    lib.rc_tn_release(first)
+    assert lib.rc_tn_misuse_count() == 0
+
+
+def test_set_handle_again_is_refused_once_c_holds_the_handle():
+    dog, other = new_dog(), new_dog()
+    h = DeletableCffiNativeHandle(dog, lib.rc_tn_release, "dog")
+    gobject = h.as_gobject()
+    with pytest.raises(RuntimeError, match="held by C code"):
+        h._set_handle(other)
+    assert h.get_handle() is dog and gobject.address == address_of(dog)
+    del gobject
+    h.release()
+    assert lib.rc_tn_is_alive(dog) == 0
+    lib.rc_tn_release(other)
+
+
+def test_keyword_arguments_are_pyrefcounts():
+    dog = new_dog()
+    h = DeletableCffiNativeHandle(handle=dog, release_native=lib.rc_tn_release, type_id="dog", prior_ref_count=1)
+    assert h.reference_count == 2 and h.type_id == "dog"
+    h.release()
+    h.release()
+    assert lib.rc_tn_is_alive(dog) == 0
+    with pytest.raises(TypeError, match=r"CffiNativeHandle.__init__\(\) got an unexpected keyword argument 'typeid'"):
+        CffiNativeHandle(ffi.NULL, typeid="x")
+    with pytest.raises(TypeError, match=r"__init__\(\) missing 1 required positional argument: 'handle'"):
+        OwningCffiNativeHandle()

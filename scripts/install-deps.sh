@@ -8,7 +8,7 @@ packages=(
   build-essential pkg-config meson ninja-build
   libglib2.0-dev gobject-introspection libgirepository1.0-dev gir1.2-glib-2.0
   gtk-doc-tools
-  python3 python3-dev python3-gi python-gi-dev python3-cffi python3-pytest python3-hypothesis
+  python3 python3-dev python3-gi python-gi-dev python3-cffi python3-pytest python3-hypothesis mypy
   valgrind
   valac gjs
 )
