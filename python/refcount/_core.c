@@ -33,7 +33,11 @@
 
 #define G_LOG_DOMAIN "Refcount"
 #include <Python.h>
+#if PY_VERSION_HEX < 0x030C0000
 #include <structmember.h>
+#define Py_T_PYSSIZET T_PYSSIZET
+#define Py_READONLY READONLY
+#endif
 
 #include <pygobject.h>
 #include <refcount/refcount.h>
@@ -289,22 +293,48 @@ release_address_of (PyObject *release,
 /* ---------------------------------------------------------------------- */
 /* Releases that run Python code                                          */
 
+/* The pending exception (normalized, with its traceback), taken; NULL if
+ * none. And back. (PyErr_Fetch() is deprecated from Python 3.12.) */
+static PyObject *
+take_exception (void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+  return PyErr_GetRaisedException ();
+#else
+  PyObject *type, *value, *traceback;
+
+  PyErr_Fetch (&type, &value, &traceback);
+  if (type == NULL)
+    return NULL;
+  PyErr_NormalizeException (&type, &value, &traceback);
+  if (traceback != NULL && value != NULL)
+    PyException_SetTraceback (value, traceback);
+  Py_XDECREF (type);
+  Py_XDECREF (traceback);
+  return value;
+#endif
+}
+
+static void
+give_back_exception (PyObject *value)
+{
+  if (value == NULL)
+    return;
+#if PY_VERSION_HEX >= 0x030C0000
+  PyErr_SetRaisedException (value);
+#else
+  PyErr_Restore (Py_NewRef ((PyObject *) Py_TYPE (value)), value, PyException_GetTraceback (value));
+#endif
+}
+
 /* Hands an exception raised by release code to the release() call from
  * Python that led to it, or reports it. */
 static void
 report_release_error (PyObject *owner)
 {
-  PyObject *type, *value, *traceback;
-
   if (python_release_depth > 0 && python_release_error == NULL)
     {
-      PyErr_Fetch (&type, &value, &traceback);
-      PyErr_NormalizeException (&type, &value, &traceback);
-      if (traceback != NULL && value != NULL)
-        PyException_SetTraceback (value, traceback);
-      Py_XDECREF (type);
-      Py_XDECREF (traceback);
-      python_release_error = value;
+      python_release_error = take_exception ();
       return;
     }
   /* Not the handle itself: a hook that keeps what it is given would keep
@@ -324,7 +354,7 @@ py_released_handle_release_handle (RcNativeHandle *native)
   PyGILState_STATE gil = PyGILState_UNLOCKED;
   int ensured;
   PyObject *owner, *result;
-  PyObject *saved_type, *saved_value, *saved_traceback;
+  PyObject *saved;
   gboolean released = FALSE;
 
   if (!python_is_running ())
@@ -344,7 +374,7 @@ py_released_handle_release_handle (RcNativeHandle *native)
       return TRUE;
     }
 
-  PyErr_Fetch (&saved_type, &saved_value, &saved_traceback);
+  saved = take_exception ();
   Py_INCREF (owner);
   result = PyObject_CallMethodNoArgs (owner, str_release_handle);
   if (result != NULL)
@@ -363,7 +393,7 @@ py_released_handle_release_handle (RcNativeHandle *native)
   if (released)
     Py_CLEAR (((Handle *) owner)->handle);
   Py_DECREF (owner);
-  PyErr_Restore (saved_type, saved_value, saved_traceback);
+  give_back_exception (saved);
   if (ensured)
     PyGILState_Release (gil);
   return released;
@@ -821,14 +851,14 @@ static void
 handle_finalize (Handle *self)
 {
   RcNativeHandle *native = native_handle_of (self);
-  PyObject *type, *value, *traceback;
+  PyObject *saved;
 
   if (native == NULL)
     return;
-  PyErr_Fetch (&type, &value, &traceback);
+  saved = take_exception ();
   /* pyrefcount's __del__: release() once, unless disposed. */
   (void) rc_native_handle_drop_wrapper_reference (native);
-  PyErr_Restore (type, value, traceback);
+  give_back_exception (saved);
 }
 
 static int
@@ -1029,8 +1059,7 @@ handle_release (Handle   *self,
     {
       error = python_release_error;
       python_release_error = NULL;
-      PyErr_SetObject ((PyObject *) Py_TYPE (error), error);
-      Py_DECREF (error);
+      give_back_exception (error);
       return NULL;
     }
   Py_RETURN_NONE;
@@ -1330,8 +1359,8 @@ static PyMethodDef owning_methods[] = {
 };
 
 static PyMemberDef handle_members[] = {
-  { "__dictoffset__", T_PYSSIZET, offsetof (Handle, dict), READONLY, NULL },
-  { "__weaklistoffset__", T_PYSSIZET, offsetof (Handle, weakrefs), READONLY, NULL },
+  { "__dictoffset__", Py_T_PYSSIZET, offsetof (Handle, dict), Py_READONLY, NULL },
+  { "__weaklistoffset__", Py_T_PYSSIZET, offsetof (Handle, weakrefs), Py_READONLY, NULL },
   { NULL }
 };
 
