@@ -698,3 +698,23 @@ def test_keyword_arguments_are_pyrefcounts():
         CffiNativeHandle(ffi.NULL, typeid="x")
     with pytest.raises(TypeError, match=r"__init__\(\) missing 1 required positional argument: 'handle'"):
         OwningCffiNativeHandle()
+
+
+def test_set_handle_again_after_release_while_c_holds_the_first():
+    import weakref
+
+    dog, other = new_dog(), new_dog()
+    h = DeletableCffiNativeHandle(dog, lib.rc_tn_release, "dog")
+    first = h.as_gobject()  # C holds the first GObject: it keeps h alive
+    h.release()
+    assert lib.rc_tn_is_alive(dog) == 0
+    h._set_handle(other)  # the first is released: a new one may be set
+    assert first.disposed is True and h.get_handle() is other
+    alive = weakref.ref(h)
+    del h
+    gc.collect()
+    # The first GObject no longer keeps the handle: it died, and released.
+    assert alive() is None
+    assert lib.rc_tn_is_alive(other) == 0
+    del first
+    assert lib.rc_tn_misuse_count() == 0

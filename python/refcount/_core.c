@@ -487,6 +487,14 @@ drop_native (Handle *self,
     {
       self->escaped = 0;
       g_object_set_qdata (native, python_handle_quark, NULL);
+      if (self->kept_by_gobject)
+        {
+          /* Replaced while others hold the old GObject (released: see
+           * set_handle()): it no longer keeps this object, which the
+           * caller holds. */
+          self->kept_by_gobject = 0;
+          Py_DECREF (self);
+        }
       g_object_remove_toggle_ref (native, toggle_notify, self);
     }
   else
