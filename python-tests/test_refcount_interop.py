@@ -718,3 +718,33 @@ def test_set_handle_again_after_release_while_c_holds_the_first():
     assert lib.rc_tn_is_alive(other) == 0
     del first
     assert lib.rc_tn_misuse_count() == 0
+
+
+def test_a_class_changed_after_its_first_handle_is_seen_as_changed():
+    # The core reads what a class overrides once, and again when it changes.
+    class Flip(DeletableCffiNativeHandle):
+        pass
+
+    dog = new_dog()
+    h = Flip(dog, lib.rc_tn_release, "dog")
+    assert h.as_gobject().__gtype__.name == "RcDeletableNativeHandle"
+    h.release()
+    released = []
+
+    def _release_handle(self):
+        released.append(self.get_handle())
+        lib.rc_tn_release(self.get_handle())
+        return True
+
+    Flip._release_handle = _release_handle
+    dog = new_dog()
+    h = Flip(dog, lib.rc_tn_release, "dog")
+    assert h.as_gobject().__gtype__.name == "PyReleasedHandle"
+    h.release()
+    assert released == [dog] and lib.rc_tn_is_alive(dog) == 0
+    del Flip._release_handle
+    dog = new_dog()
+    h = Flip(dog, lib.rc_tn_release, "dog")
+    assert h.as_gobject().__gtype__.name == "RcDeletableNativeHandle"
+    h.release()
+    assert released == [released[0]] and lib.rc_tn_is_alive(dog) == 0

@@ -70,6 +70,8 @@ G_DEFINE_TYPE (PyReleasedHandle, py_released_handle, RC_TYPE_NATIVE_HANDLE)
  * a pointer. */
 static char no_address_placeholder;
 
+static GType py_released_gtype;
+
 /* ---------------------------------------------------------------------- */
 /* The Python objects                                                     */
 
@@ -562,6 +564,66 @@ type_id_string (Handle *self)
     ? PyUnicode_AsUTF8 (self->type_id) : NULL;
 }
 
+static Kind
+kind_of (Handle *self)
+{
+  PyTypeObject *type = Py_TYPE (self);
+
+  if (PyType_IsSubtype (type, deletable_type))
+    return KIND_DELETABLE;
+  if (PyType_IsSubtype (type, owning_type))
+    return KIND_OWNING;
+  if (PyType_IsSubtype (type, cffi_type))
+    return KIND_CFFI;
+  return KIND_HANDLE;
+}
+
+/* What a class keeps of pyrefcount's defaults, and its kind: read once per
+ * class (and again when the class changes: its version tag changes). */
+enum {
+  DEFAULT_SET_HANDLE = 1 << 0,
+  DEFAULT_IS_VALID = 1 << 1,
+  DEFAULT_RELEASE_DELETABLE = 1 << 2,
+  DEFAULT_RELEASE_OWNING = 1 << 3,
+  KIND_SHIFT = 4,
+};
+
+typedef struct
+{
+  PyTypeObject *type;
+  unsigned int version;
+  unsigned int flags;
+} ClassFlags;
+
+#define N_CLASS_FLAGS 32
+static ClassFlags class_flags[N_CLASS_FLAGS];
+
+static unsigned int
+flags_of (Handle *self)
+{
+  PyTypeObject *type = Py_TYPE (self);
+  ClassFlags *slot = &class_flags[((uintptr_t) type >> 5) % N_CLASS_FLAGS];
+  unsigned int flags;
+
+  if (slot->type == type && type->tp_version_tag != 0 && slot->version == type->tp_version_tag)
+    return slot->flags;
+
+  flags = (unsigned int) kind_of (self) << KIND_SHIFT;
+  if (uses_default (self, str_set_handle, default_set_handle))
+    flags |= DEFAULT_SET_HANDLE;
+  if (uses_default (self, str_is_valid_handle, default_is_valid_handle_cffi))
+    flags |= DEFAULT_IS_VALID;
+  if (uses_default (self, str_release_handle, default_release_deletable))
+    flags |= DEFAULT_RELEASE_DELETABLE;
+  if (uses_default (self, str_release_handle, default_release_owning))
+    flags |= DEFAULT_RELEASE_OWNING;
+  /* (Looking the methods up gave the class a version tag.) */
+  slot->type = type;
+  slot->version = type->tp_version_tag;
+  slot->flags = flags;
+  return flags;
+}
+
 /* Makes the GObject for a pointer (NULL: none yet), of the kind the class
  * and its release call for. */
 static int
@@ -579,7 +641,7 @@ make_native (Handle *self,
     return -1;
 
   if (kind == KIND_DELETABLE && !self->no_release && !force_python &&
-      uses_default (self, str_release_handle, default_release_deletable))
+      (flags_of (self) & DEFAULT_RELEASE_DELETABLE) != 0)
     {
       if (release_address_of (self->release_native, &release_address) < 0)
         return -1;
@@ -587,7 +649,7 @@ make_native (Handle *self,
 
   if (release_address != NULL)
     native = G_OBJECT (rc_deletable_native_handle_new_native (NULL, release_address, NULL));
-  else if (kind == KIND_OWNING && !force_python && uses_default (self, str_release_handle, default_release_owning))
+  else if (kind == KIND_OWNING && !force_python && (flags_of (self) & DEFAULT_RELEASE_OWNING) != 0)
     native = g_object_new (RC_TYPE_OWNING_NATIVE_HANDLE, NULL);
   else
     {
@@ -606,19 +668,6 @@ make_native (Handle *self,
   return 0;
 }
 
-static Kind
-kind_of (Handle *self)
-{
-  PyTypeObject *type = Py_TYPE (self);
-
-  if (PyType_IsSubtype (type, deletable_type))
-    return KIND_DELETABLE;
-  if (PyType_IsSubtype (type, owning_type))
-    return KIND_OWNING;
-  if (PyType_IsSubtype (type, cffi_type))
-    return KIND_CFFI;
-  return KIND_HANDLE;
-}
 
 /* pyrefcount's _set_handle(): vets the handle, then holds it with a count
  * of prior + 1. A handle set again replaces the first one, which is
@@ -628,13 +677,14 @@ set_handle (Handle   *self,
             PyObject *handle,
             int       prior)
 {
-  Kind kind = kind_of (self);
+  unsigned int flags = flags_of (self);
+  Kind kind = (Kind) (flags >> KIND_SHIFT);
   RcNativeHandle *native = native_handle_of (self);
   void *pointer;
   int valid;
   int force_python = 0;
 
-  if (kind != KIND_HANDLE && uses_default (self, str_is_valid_handle, default_is_valid_handle_cffi))
+  if (kind != KIND_HANDLE && (flags & DEFAULT_IS_VALID) != 0)
     valid = is_cdata (handle);
   else
     {
@@ -725,7 +775,7 @@ init_handle (Handle   *self,
   /* With pyrefcount's _set_handle(), the GObject is made with its pointer
    * in one step. */
   if (handle != Py_None && self->native == NULL &&
-      uses_default (self, str_set_handle, default_set_handle))
+      (flags_of (self) & DEFAULT_SET_HANDLE) != 0)
     return set_handle (self, handle, prior);
 
   /* Otherwise first without a pointer: its count is prior + 1 as in
@@ -734,7 +784,7 @@ init_handle (Handle   *self,
     return -1;
   if (handle == Py_None)
     return 0;
-  if (uses_default (self, str_set_handle, default_set_handle))
+  if ((flags_of (self) & DEFAULT_SET_HANDLE) != 0)
     return set_handle (self, handle, prior);
   else
     {
@@ -966,7 +1016,10 @@ static PyObject *
 handle_get_handle (Handle   *self,
                    PyObject *unused)
 {
-  if (self->handle == NULL || is_disposed (self))
+  /* A Python-released handle lets go of its handle object when released:
+   * no need to ask the C library. */
+  if (self->handle == NULL || self->native == NULL ||
+      (G_OBJECT_TYPE (self->native) != py_released_gtype && is_disposed (self)))
     Py_RETURN_NONE;
   Py_INCREF (self->handle);
   return self->handle;
@@ -1555,7 +1608,7 @@ PyInit__core (void)
 
   python_handle_quark = g_quark_from_static_string ("refcount-python-handle");
   /* The GType, before any thread can make one. */
-  g_type_ensure (py_released_handle_get_type ());
+  py_released_gtype = py_released_handle_get_type ();
   return module;
 
 fail:
