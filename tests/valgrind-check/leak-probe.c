@@ -7,6 +7,7 @@
 #include <Python.h>
 
 #include <stdlib.h>
+#include <string.h>
 
 #include <refcount/refcount.h>
 
@@ -62,10 +63,39 @@ probe_branch_on_uninitialised (PyObject *self, PyObject *args)
   return result;
 }
 
+/* Memory the interpreter allocated for this extension (a bytes object made
+ * with no contents) and nobody wrote, handed back to the interpreter: it
+ * branches on it (PyLong_FromLong's small-int check). The extension only
+ * copies the bytes, without branching on them. */
+static PyObject *
+probe_int_from_uninitialised_bytes (PyObject *self, PyObject *args)
+{
+  PyObject *bytes = PyBytes_FromStringAndSize (NULL, sizeof (long));
+  PyObject *result;
+  long value;
+
+  if (bytes == NULL)
+    return NULL;
+  memcpy (&value, PyBytes_AS_STRING (bytes), sizeof value);
+  result = PyLong_FromLong (value);
+  Py_DECREF (bytes);
+  return result;
+}
+
+/* Calls a Python callable from the extension, as the accelerator calls
+ * release functions. */
+static PyObject *
+probe_call (PyObject *self, PyObject *callable)
+{
+  return PyObject_CallNoArgs (callable);
+}
+
 static PyMethodDef probe_methods[] = {
   { "leak_block", probe_leak_block, METH_NOARGS, NULL },
   { "leak_handle", probe_leak_handle, METH_NOARGS, NULL },
   { "branch_on_uninitialised", probe_branch_on_uninitialised, METH_NOARGS, NULL },
+  { "int_from_uninitialised_bytes", probe_int_from_uninitialised_bytes, METH_NOARGS, NULL },
+  { "call", probe_call, METH_O, NULL },
   { NULL, NULL, 0, NULL },
 };
 
