@@ -642,14 +642,17 @@ def _gobject_of(obj):
 
 
 def is_native_handle(obj, type_id=None):
+    """rc_is_native_handle(), taking the refcount package's handles too."""
     return Refcount.is_native_handle(_gobject_of(obj), type_id)
 
 
 def unwrap_native_handle(obj):
+    """rc_unwrap_native_handle(), taking the refcount package's handles too."""
     return Refcount.unwrap_native_handle(_gobject_of(obj))
 
 
 def arg_error_message(obj, expected_type_id):
+    """rc_arg_error_message(), taking the refcount package's handles too."""
     return Refcount.arg_error_message(_gobject_of(obj), expected_type_id)
 
 
