@@ -113,7 +113,7 @@ static PyTypeObject *owning_type;
 /* Interned names, and the default methods they are compared with. */
 static PyObject *str_release_handle, *str_is_valid_handle, *str_set_handle;
 static PyObject *default_set_handle;
-static PyObject *default_is_valid_handle_base, *default_is_valid_handle_cffi;
+static PyObject *default_is_valid_handle_cffi;
 static PyObject *default_release_deletable, *default_release_owning;
 static PyObject *zero_long;
 
@@ -1597,11 +1597,10 @@ PyInit__core (void)
     goto fail;
 
   default_set_handle = method_of (handle_type, str_set_handle);
-  default_is_valid_handle_base = method_of (handle_type, str_is_valid_handle);
   default_is_valid_handle_cffi = method_of (cffi_type, str_is_valid_handle);
   default_release_deletable = method_of (deletable_type, str_release_handle);
   default_release_owning = method_of (owning_type, str_release_handle);
-  if (default_set_handle == NULL || default_is_valid_handle_base == NULL ||
+  if (default_set_handle == NULL ||
       default_is_valid_handle_cffi == NULL || default_release_deletable == NULL ||
       default_release_owning == NULL)
     goto fail;
