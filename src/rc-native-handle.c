@@ -160,10 +160,16 @@ intern_type_id (const char *type_id)
   return last;
 }
 
+static inline RcCounter *
+get_counter (RcNativeHandle *self)
+{
+  return _rc_reference_counter_get_counter (RC_REFERENCE_COUNTER (self));
+}
+
 static inline int *
 get_state (RcNativeHandle *self)
 {
-  return _rc_reference_counter_get_state (RC_REFERENCE_COUNTER (self));
+  return &get_counter (self)->state;
 }
 
 static const char *
@@ -225,7 +231,7 @@ run_release_handle (RcNativeHandle *self)
       /* The compare-and-swap into RELEASING already decided the release;
        * release ordering is all these stores need. */
       __atomic_store_n (&priv->handle, NULL, __ATOMIC_RELEASE);
-      __atomic_store_n (state, RC_STATE_MAKE (0, RC_PHASE_RELEASED), __ATOMIC_RELEASE);
+      _rc_counter_finish_release (get_counter (self), TRUE);
       (void) g_atomic_int_dec_and_test (&unreleased_count);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DISPOSED]);
 
@@ -244,7 +250,7 @@ run_release_handle (RcNativeHandle *self)
                  "it is kept, and a later release may retry",
                  type_id_or_none (priv), G_OBJECT_TYPE_NAME (self), self);
       /* Kept, with its dependencies: the resource still uses them. */
-      __atomic_store_n (state, RC_STATE_MAKE (0, RC_PHASE_OPEN) | dependencies_flag, __ATOMIC_RELEASE);
+      _rc_counter_finish_release (get_counter (self), FALSE);
     }
 }
 
@@ -255,7 +261,7 @@ take_initial_handle (RcNativeHandle *self,
                      gpointer        handle)
 {
   RcNativeHandlePrivate *priv = rc_native_handle_get_instance_private (self);
-  int *state = get_state (self);
+  RcCounter *counter = get_counter (self);
 
   if (handle != NULL &&
       !RC_NATIVE_HANDLE_GET_CLASS (self)->is_valid_handle (self, handle))
@@ -266,15 +272,9 @@ take_initial_handle (RcNativeHandle *self,
     }
 
   priv->handle = handle;
-  if (handle == NULL)
-    {
-      *state = RC_STATE_MAKE (RC_STATE_COUNT (*state), RC_PHASE_UNSET);
-    }
-  else
-    {
-      *state = RC_STATE_MAKE (RC_STATE_COUNT (*state), RC_PHASE_OPEN);
-      g_atomic_int_inc (&unreleased_count);
-    }
+  _rc_counter_init (counter, RC_STATE_COUNT (counter->state) - 1, handle != NULL);
+  if (handle != NULL)
+    g_atomic_int_inc (&unreleased_count);
 }
 
 static void
@@ -544,8 +544,7 @@ rc_native_handle_set_handle (RcNativeHandle  *self,
 
   /* The pointer first, then the phase: whoever sees OPEN sees the pointer. */
   if (!g_atomic_pointer_compare_and_exchange (&priv->handle, NULL, handle) ||
-      !g_atomic_int_compare_and_exchange (state, old,
-                                          RC_STATE_MAKE (prior_ref_count + 1, RC_PHASE_OPEN)))
+      !_rc_counter_open (get_counter (self), prior_ref_count))
     {
       g_set_error (error, RC_ERROR, RC_ERROR_HANDLE_ALREADY_SET,
                    "The handle of type id \"%s\" was set by another thread",
@@ -606,33 +605,10 @@ rc_native_handle_is_valid_handle (RcNativeHandle *self,
 void
 rc_native_handle_release (RcNativeHandle *self)
 {
-  int *state;
-  int old;
-  int count;
-
   g_return_if_fail (RC_IS_NATIVE_HANDLE (self));
 
-  state = get_state (self);
-  for (;;)
-    {
-      old = g_atomic_int_get (state);
-      if (RC_STATE_PHASE (old) != RC_PHASE_OPEN)
-        return;
-
-      count = RC_STATE_COUNT (old);
-      if (count > 1)
-        {
-          if (g_atomic_int_compare_and_exchange (state, old, old - RC_STATE_MAKE (1, 0)))
-            return;
-        }
-      else if (g_atomic_int_compare_and_exchange (state, old,
-                                                  RC_STATE_MAKE (0, RC_PHASE_RELEASING) |
-                                                  (old & RC_STATE_DEPENDENCIES)))
-        {
-          run_release_handle (self);
-          return;
-        }
-    }
+  if (_rc_counter_release (get_counter (self)))
+    run_release_handle (self);
 }
 
 /**
@@ -665,7 +641,7 @@ rc_native_handle_is_disposed (RcNativeHandle *self)
 
   g_return_val_if_fail (RC_IS_NATIVE_HANDLE (self), TRUE);
 
-  phase = RC_STATE_PHASE (g_atomic_int_get (get_state (self)));
+  phase = _rc_counter_phase (get_counter (self));
   return phase == RC_PHASE_UNSET || phase == RC_PHASE_RELEASED;
 }
 
@@ -753,7 +729,7 @@ rc_native_handle_construct (RcNativeHandle *self,
   g_return_val_if_fail (*state == RC_STATE_MAKE (RC_STATE_COUNT (*state), RC_PHASE_UNSET) &&
                         priv->type_id == NULL, FALSE);
 
-  *state = RC_STATE_MAKE (prior_ref_count + 1, RC_PHASE_UNSET);
+  _rc_counter_init (get_counter (self), prior_ref_count, FALSE);
   _rc_native_handle_init_handle (self, handle, type_id);
   return TRUE;
 }
@@ -776,33 +752,23 @@ rc_native_handle_acquire (RcNativeHandle  *self,
                           GError         **error)
 {
   RcNativeHandlePrivate *priv;
-  int *state;
-  int old;
 
   g_return_val_if_fail (RC_IS_NATIVE_HANDLE (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   priv = rc_native_handle_get_instance_private (self);
-  state = get_state (self);
-  do
+  if (!_rc_counter_add_ref (get_counter (self)))
     {
-      old = g_atomic_int_get (state);
-      if (RC_STATE_PHASE (old) != RC_PHASE_OPEN)
-        {
-          g_set_error (error, RC_ERROR, RC_ERROR_DISPOSED,
-                       "The native handle of type id \"%s\" is disposed",
-                       type_id_or_none (priv));
-          return NULL;
-        }
-      if (RC_STATE_COUNT (old) >= RC_STATE_COUNT_MAX)
-        {
-          g_set_error (error, RC_ERROR, RC_ERROR_FAILED,
-                       "Reference count of the handle of type id \"%s\" would overflow",
-                       type_id_or_none (priv));
-          return NULL;
-        }
+      if (_rc_counter_phase (get_counter (self)) != RC_PHASE_OPEN)
+        g_set_error (error, RC_ERROR, RC_ERROR_DISPOSED,
+                     "The native handle of type id \"%s\" is disposed",
+                     type_id_or_none (priv));
+      else
+        g_set_error (error, RC_ERROR, RC_ERROR_FAILED,
+                     "Reference count of the handle of type id \"%s\" would overflow",
+                     type_id_or_none (priv));
+      return NULL;
     }
-  while (!g_atomic_int_compare_and_exchange (state, old, old + RC_STATE_MAKE (1, 0)));
 
   return g_atomic_pointer_get (&priv->handle);
 }
@@ -907,18 +873,7 @@ release_dependencies (GPtrArray *dependencies)
 static gboolean
 try_add_ref (RcNativeHandle *self)
 {
-  int *state = get_state (self);
-  int old;
-
-  do
-    {
-      old = g_atomic_int_get (state);
-      if (RC_STATE_PHASE (old) != RC_PHASE_OPEN || RC_STATE_COUNT (old) >= RC_STATE_COUNT_MAX)
-        return FALSE;
-    }
-  while (!g_atomic_int_compare_and_exchange (state, old, old + RC_STATE_MAKE (1, 0)));
-
-  return TRUE;
+  return _rc_counter_add_ref (get_counter (self));
 }
 
 /* Marks an open handle as having dependencies, so that its release looks

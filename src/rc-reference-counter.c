@@ -33,8 +33,8 @@
 
 typedef struct
 {
-  /* count and phase, see rc-reference-counter-private.h */
-  int state;
+  /* count and phase, see rc-counter-private.h */
+  RcCounter counter;
   int prior_ref_count;
 } RcReferenceCounterPrivate;
 
@@ -49,12 +49,12 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-int *
-_rc_reference_counter_get_state (RcReferenceCounter *self)
+RcCounter *
+_rc_reference_counter_get_counter (RcReferenceCounter *self)
 {
   RcReferenceCounterPrivate *priv = rc_reference_counter_get_instance_private (self);
 
-  return &priv->state;
+  return &priv->counter;
 }
 
 static void
@@ -95,7 +95,7 @@ rc_reference_counter_set_property (GObject      *object,
     case PROP_PRIOR_REF_COUNT:
       /* Construct-only: nobody else can see the object yet. */
       priv->prior_ref_count = g_value_get_int (value);
-      priv->state = RC_STATE_MAKE (g_value_get_int (value) + 1, RC_PHASE_OPEN);
+      _rc_counter_init (&priv->counter, g_value_get_int (value), TRUE);
       break;
 
     case PROP_REFERENCE_COUNT:
@@ -142,7 +142,7 @@ rc_reference_counter_init (RcReferenceCounter *self)
 {
   RcReferenceCounterPrivate *priv = rc_reference_counter_get_instance_private (self);
 
-  priv->state = RC_STATE_MAKE (1, RC_PHASE_OPEN);
+  _rc_counter_init (&priv->counter, 0, TRUE);
 }
 
 /**
@@ -178,7 +178,7 @@ rc_reference_counter_get_reference_count (RcReferenceCounter *self)
 {
   g_return_val_if_fail (RC_IS_REFERENCE_COUNTER (self), 0);
 
-  return RC_STATE_COUNT (g_atomic_int_get (_rc_reference_counter_get_state (self)));
+  return _rc_counter_get_count (_rc_reference_counter_get_counter (self));
 }
 
 /**
@@ -192,25 +192,13 @@ rc_reference_counter_get_reference_count (RcReferenceCounter *self)
 void
 rc_reference_counter_add_ref (RcReferenceCounter *self)
 {
-  int *state;
-  int old;
+  RcCounter *counter;
 
   g_return_if_fail (RC_IS_REFERENCE_COUNTER (self));
 
-  state = _rc_reference_counter_get_state (self);
-  do
-    {
-      old = g_atomic_int_get (state);
-      if (RC_STATE_PHASE (old) != RC_PHASE_OPEN)
-        return;
-      if (RC_STATE_COUNT (old) >= RC_STATE_COUNT_MAX)
-        {
-          g_critical ("Reference count of %s %p would overflow",
-                      G_OBJECT_TYPE_NAME (self), self);
-          return;
-        }
-    }
-  while (!g_atomic_int_compare_and_exchange (state, old, old + RC_STATE_MAKE (1, 0)));
+  counter = _rc_reference_counter_get_counter (self);
+  if (!_rc_counter_add_ref (counter) && _rc_counter_phase (counter) == RC_PHASE_OPEN)
+    g_critical ("Reference count of %s %p would overflow", G_OBJECT_TYPE_NAME (self), self);
 }
 
 /**
@@ -224,17 +212,7 @@ rc_reference_counter_add_ref (RcReferenceCounter *self)
 void
 rc_reference_counter_decrement_ref (RcReferenceCounter *self)
 {
-  int *state;
-  int old;
-
   g_return_if_fail (RC_IS_REFERENCE_COUNTER (self));
 
-  state = _rc_reference_counter_get_state (self);
-  do
-    {
-      old = g_atomic_int_get (state);
-      if (RC_STATE_PHASE (old) != RC_PHASE_OPEN || RC_STATE_COUNT (old) == 0)
-        return;
-    }
-  while (!g_atomic_int_compare_and_exchange (state, old, old - RC_STATE_MAKE (1, 0)));
+  (void) _rc_counter_decrement_ref (_rc_reference_counter_get_counter (self));
 }

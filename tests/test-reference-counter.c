@@ -382,6 +382,109 @@ test_threads (void)
   g_object_unref (counter);
 }
 
+/* RcCounter, the state word alone: the transitions of the contract. */
+static void
+test_counter_contract (void)
+{
+  RcCounter counter;
+
+  rc_counter_init (&counter, 1, TRUE);
+  g_assert_cmpint (rc_counter_get_count (&counter), ==, 2);
+  g_assert_true (rc_counter_is_open (&counter));
+  g_assert_true (rc_counter_add_ref (&counter));
+  g_assert_true (rc_counter_decrement_ref (&counter));
+  g_assert_false (rc_counter_release (&counter));
+  g_assert_cmpint (rc_counter_get_count (&counter), ==, 1);
+
+  /* The last reference: this caller releases; a failed release leaves it
+   * open with no reference, and it may be retried. */
+  g_assert_true (rc_counter_release (&counter));
+  g_assert_false (rc_counter_is_open (&counter));
+  g_assert_false (rc_counter_add_ref (&counter));
+  g_assert_false (rc_counter_release (&counter));
+  rc_counter_finish_release (&counter, FALSE);
+  g_assert_true (rc_counter_is_open (&counter));
+  g_assert_cmpint (rc_counter_get_count (&counter), ==, 0);
+  g_assert_false (rc_counter_decrement_ref (&counter));
+  g_assert_true (rc_counter_add_ref (&counter));
+  g_assert_true (rc_counter_release (&counter));
+  rc_counter_finish_release (&counter, TRUE);
+
+  /* Released is final. */
+  g_assert_true (rc_counter_is_released (&counter));
+  g_assert_false (rc_counter_add_ref (&counter));
+  g_assert_false (rc_counter_decrement_ref (&counter));
+  g_assert_false (rc_counter_release (&counter));
+  g_assert_false (rc_counter_open (&counter, 0));
+  g_assert_cmpint (rc_counter_get_count (&counter), ==, 0);
+}
+
+static void
+test_counter_open_later (void)
+{
+  RcCounter counter;
+
+  rc_counter_init (&counter, 0, FALSE);
+  g_assert_false (rc_counter_is_open (&counter));
+  g_assert_false (rc_counter_is_released (&counter));
+  g_assert_false (rc_counter_add_ref (&counter));
+  g_assert_false (rc_counter_release (&counter));
+  g_assert_true (rc_counter_open (&counter, 2));
+  g_assert_false (rc_counter_open (&counter, 0));
+  g_assert_cmpint (rc_counter_get_count (&counter), ==, 3);
+}
+
+static void
+test_counter_bad_input (void)
+{
+  RcCounter counter;
+
+  g_test_expect_message ("Refcount", G_LOG_LEVEL_CRITICAL, "*prior_ref_count >= 0*");
+  rc_counter_init (&counter, -1, TRUE);
+  g_test_assert_expected_messages ();
+  g_test_expect_message ("Refcount", G_LOG_LEVEL_CRITICAL, "*counter != NULL*");
+  g_assert_false (rc_counter_add_ref (NULL));
+  g_test_assert_expected_messages ();
+  rc_counter_init (&counter, 0, TRUE);
+  g_test_expect_message ("Refcount", G_LOG_LEVEL_CRITICAL, "*RC_PHASE_RELEASING*");
+  rc_counter_finish_release (&counter, TRUE);
+  g_test_assert_expected_messages ();
+  g_assert_true (rc_counter_is_open (&counter));
+}
+
+/* Threads racing on one counter: every reference taken is given back, and
+ * exactly one release is handed the last one. */
+static RcCounter shared_counter;
+static gint releasers;
+
+static gpointer
+counter_thread (gpointer data)
+{
+  for (int i = 0; i < ITERATIONS; i++)
+    {
+      if (rc_counter_add_ref (&shared_counter) && rc_counter_release (&shared_counter))
+        g_atomic_int_inc (&releasers);
+    }
+  return NULL;
+}
+
+static void
+test_counter_threads (void)
+{
+  GThread *threads[THREADS];
+
+  rc_counter_init (&shared_counter, 0, TRUE);
+  for (int i = 0; i < THREADS; i++)
+    threads[i] = g_thread_new ("counter", counter_thread, NULL);
+  for (int i = 0; i < THREADS; i++)
+    g_thread_join (threads[i]);
+  g_assert_cmpint (releasers, ==, 0);
+  g_assert_cmpint (rc_counter_get_count (&shared_counter), ==, 1);
+  g_assert_true (rc_counter_release (&shared_counter));
+  rc_counter_finish_release (&shared_counter, TRUE);
+  g_assert_true (rc_counter_is_released (&shared_counter));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -405,6 +508,10 @@ main (int   argc,
   g_test_add_func ("/reference-counter/null-self", test_null_self);
   g_test_add_func ("/reference-counter/wrong-type", test_wrong_type);
   g_test_add_func ("/reference-counter/threads", test_threads);
+  g_test_add_func ("/counter/contract", test_counter_contract);
+  g_test_add_func ("/counter/open-later", test_counter_open_later);
+  g_test_add_func ("/counter/bad-input", test_counter_bad_input);
+  g_test_add_func ("/counter/threads", test_counter_threads);
 
   return g_test_run ();
 }

@@ -11,6 +11,7 @@
 
 #include "rc-version.h"
 #include "rc-error.h"
+#include "rc-counter.h"
 #include "rc-reference-counter.h"
 #include "rc-native-handle.h"
 #include "rc-deletable-native-handle.h"
