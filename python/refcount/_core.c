@@ -1429,7 +1429,9 @@ static PyMemberDef handle_members[] = {
   { Py_tp_dealloc, handle_dealloc }, \
   { Py_tp_traverse, handle_traverse }, \
   { Py_tp_clear, handle_clear }, \
-  { Py_tp_members, handle_members }
+  { Py_tp_members, handle_members }, \
+  /* not object's tp_new: it makes the instance dict at once (3.11) */ \
+  { Py_tp_new, PyType_GenericNew }
 
 #define FLAGS (Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC)
 
