@@ -128,6 +128,27 @@ rc_counter_is_released (RcCounter *counter)
 }
 
 /**
+ * rc_counter_is_disposed:
+ * @counter: an #RcCounter
+ *
+ * Whether there is no usable resource: not set yet, or released (as
+ * rc_native_handle_is_disposed()). A counter being released is not
+ * disposed yet.
+ *
+ * Returns: %TRUE if disposed
+ */
+gboolean
+rc_counter_is_disposed (RcCounter *counter)
+{
+  RcPhase phase;
+
+  g_return_val_if_fail (counter != NULL, TRUE);
+
+  phase = _rc_counter_phase (counter);
+  return phase == RC_PHASE_UNSET || phase == RC_PHASE_RELEASED;
+}
+
+/**
  * rc_counter_add_ref:
  * @counter: an #RcCounter
  *

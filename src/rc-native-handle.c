@@ -1203,6 +1203,23 @@ tally_for (GHashTable *tallies,
 }
 
 /**
+ * rc_debug_tracks_live_handles:
+ *
+ * Whether the handles not yet released are tracked for
+ * rc_debug_live_report(): the environment variable `RC_DEBUG` contains
+ * `leaks`. Language bindings that count a resource with an #RcCounter and
+ * make its #RcNativeHandle only when C code needs one make it at once while
+ * this is %TRUE, so that the report lists every handle.
+ *
+ * Returns: %TRUE if live handles are tracked
+ */
+gboolean
+rc_debug_tracks_live_handles (void)
+{
+  return (_rc_get_debug_flags () & RC_DEBUG_LEAKS) != 0;
+}
+
+/**
  * rc_debug_live_report:
  *
  * Tells which native resources were never released, and what keeps them

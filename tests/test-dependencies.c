@@ -1924,6 +1924,7 @@ live_report_child (void)
   /* the leak warning of the finalized handle is a warning: not fatal */
   g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
   g_assert_cmpstr (g_getenv ("RC_DEBUG"), ==, "leaks");
+  g_assert_true (rc_debug_tracks_live_handles ());
 
   report = rc_debug_live_report ();
   g_assert_cmpstr (report, ==, EMPTY_REPORT);
@@ -2114,6 +2115,7 @@ test_live_report_here (void)
 {
   char *report = rc_debug_live_report ();
 
+  g_assert_false (rc_debug_tracks_live_handles ());
   g_assert_cmpstr (report, ==, NOT_TRACKED_REPORT);
   g_free (report);
 }

@@ -400,6 +400,7 @@ test_counter_contract (void)
    * open with no reference, and it may be retried. */
   g_assert_true (rc_counter_release (&counter));
   g_assert_false (rc_counter_is_open (&counter));
+  g_assert_false (rc_counter_is_disposed (&counter));  /* being released */
   g_assert_false (rc_counter_add_ref (&counter));
   g_assert_false (rc_counter_release (&counter));
   rc_counter_finish_release (&counter, FALSE);
@@ -412,6 +413,7 @@ test_counter_contract (void)
 
   /* Released is final. */
   g_assert_true (rc_counter_is_released (&counter));
+  g_assert_true (rc_counter_is_disposed (&counter));
   g_assert_false (rc_counter_add_ref (&counter));
   g_assert_false (rc_counter_decrement_ref (&counter));
   g_assert_false (rc_counter_release (&counter));
@@ -427,6 +429,7 @@ test_counter_open_later (void)
   rc_counter_init (&counter, 0, FALSE);
   g_assert_false (rc_counter_is_open (&counter));
   g_assert_false (rc_counter_is_released (&counter));
+  g_assert_true (rc_counter_is_disposed (&counter));
   g_assert_false (rc_counter_add_ref (&counter));
   g_assert_false (rc_counter_release (&counter));
   g_assert_true (rc_counter_open (&counter, 2));

@@ -49,6 +49,8 @@ gboolean rc_counter_is_open        (RcCounter *counter);
 RC_AVAILABLE_IN_ALL
 gboolean rc_counter_is_released    (RcCounter *counter);
 RC_AVAILABLE_IN_ALL
+gboolean rc_counter_is_disposed    (RcCounter *counter);
+RC_AVAILABLE_IN_ALL
 gboolean rc_counter_add_ref        (RcCounter *counter);
 RC_AVAILABLE_IN_ALL
 gboolean rc_counter_decrement_ref  (RcCounter *counter);

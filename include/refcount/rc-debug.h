@@ -18,7 +18,9 @@ G_BEGIN_DECLS
 RC_AVAILABLE_IN_ALL
 char  *rc_get_debug_info      (void);
 RC_AVAILABLE_IN_ALL
-char  *rc_debug_live_report   (void);
+char    *rc_debug_live_report         (void);
+RC_AVAILABLE_IN_ALL
+gboolean rc_debug_tracks_live_handles (void);
 RC_AVAILABLE_IN_ALL
 guint  rc_get_major_version   (void);
 RC_AVAILABLE_IN_ALL
