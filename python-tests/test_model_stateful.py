@@ -527,6 +527,10 @@ class HModel:
         self.dog_key = None  # for owners
         self.wref = None
         self.buffer_ref = None  # weakref to an ffi.new buffer
+        # It has an RcNativeHandle: a GI handle, or a handle of the refcount
+        # package that needs one (a DeletableCffiNativeHandle) or that C code
+        # was given (add_dependency); the others count by themselves.
+        self.gobject = not kind.cffi
 
     def __repr__(self):
         return "h%d:%s(count=%d%s%s)" % (
@@ -735,6 +739,7 @@ class ModelMachine(RuleBasedStateMachine):
         key = self.next_key
         self.next_key += 1
         m = HModel(key, kind, count, native, given, serial)
+        m.gobject = m.gobject or isinstance(obj, DeletableCffiNativeHandle)
         m.wref = weakref.ref(obj)
         if kind.buffer or kind is VIEW_KIND:
             # The handle alone must keep the cffi object alive (an ffi.new
@@ -753,10 +758,10 @@ class ModelMachine(RuleBasedStateMachine):
     def check(self):
         assert self.unraisable == [], [(u.exc_type, u.exc_value, u.object) for u in self.unraisable]
         released = collections.Counter(RELEASE_LOG)
-        live_handles = 0
         unreleased = 0
+        live_gobjects = 0
         for m in self.handles.values():
-            if not m.disposed:
+            if not m.disposed and m.gobject:
                 unreleased += 1
             if m.kind.logs:
                 assert released[m.serial] == m.release_runs, (
@@ -766,7 +771,7 @@ class ModelMachine(RuleBasedStateMachine):
             assert (obj is not None) == m.py_alive, "%r: Python object alive: %r" % (m, obj is not None)
             if obj is None:
                 continue
-            live_handles += 1
+            live_gobjects += m.gobject
             assert obj.reference_count == m.count, "%r: reference_count %d" % (m, obj.reference_count)
             deps = obj.get_dependencies()
             assert [id(d) for d in deps] == [id(self._obj(self.handles[k])) for k in m.deps], (
@@ -787,9 +792,9 @@ class ModelMachine(RuleBasedStateMachine):
                     assert handle is expected, "%r: get_handle() %r" % (m, handle)
                 assert obj.address == m.address, m
             del obj, handle
-        assert Refcount.NativeHandle.get_live_count() == self.base_handles + live_handles, (
+        assert Refcount.NativeHandle.get_live_count() == self.base_handles + live_gobjects, (
             "GObject handles alive: %d, expected %d" % (
-                Refcount.NativeHandle.get_live_count() - self.base_handles, live_handles))
+                Refcount.NativeHandle.get_live_count() - self.base_handles, live_gobjects))
         assert Refcount.NativeHandle.get_unreleased_count() == self.base_unreleased + unreleased, (
             "unreleased handles: %d, expected %d" % (
                 Refcount.NativeHandle.get_unreleased_count() - self.base_unreleased, unreleased))
@@ -1089,6 +1094,8 @@ class ModelMachine(RuleBasedStateMachine):
         # adjustment) may be taken as open or refused as released; what it
         # must never be is released by the call.
         may_refuse = expected is None and any(not m.disposed and m.count == 0 for m in (a, b))
+        # Both are given to C code: each gets its GObject, if it had none.
+        a.gobject = b.gobject = True
         try:
             self._obj(a).add_dependency(self._obj(b))
         except GLib.Error as error:

@@ -2,30 +2,35 @@
  *
  * SPDX-License-Identifier: MIT
  *
- * A handle is a small Python object holding one GObject of the refcount C
- * library: the counter, the native pointer, the dependencies and the
- * library pins all live there, so Python, C and GI code share one state
- * word and one contract (see RcNativeHandle). No PyGObject object is made
- * per handle; as_gobject() makes one on demand.
+ * A handle is a small Python object. It counts with the C library's own
+ * state word (an RcCounter, the counter of every RcNativeHandle) until C
+ * code needs it; then it gets one GObject of the C library, which takes
+ * over the count, the pointer, the dependencies and the library pins. So
+ * Python, C and GI code share one contract (see RcCounter and
+ * RcNativeHandle), and a handle that stays in Python costs no GObject.
  *
  * Life of a handle:
- *  - __init__ makes the GObject: an RcDeletableNativeHandle when a native
- *    release function is given (its release never enters Python), an
- *    RcOwningNativeHandle for cffi-owned memory, otherwise a
- *    PyReleasedHandle (below), whose release_handle calls the Python
- *    object's _release_handle(). The creating owner is the GObject's own
- *    "wrapper reference" (rc_native_handle_drop_wrapper_reference()).
- *  - release() and dispose() give back one counted reference; at zero the C
- *    library runs the release, exactly once, then the dependencies'.
+ *  - __init__ vets the handle object and sets the count to prior + 1, in
+ *    the Python object (`lite`). A DeletableCffiNativeHandle gets its
+ *    GObject at once: an RcDeletableNativeHandle when the release function
+ *    is native (released without entering Python, its library pinned), and
+ *    so does every handle while the C library tracks live handles
+ *    (RC_DEBUG=leaks).
+ *  - release() and dispose() give back one counted reference; at zero the
+ *    release runs, exactly once: _release_handle(), or nothing for an
+ *    OwningCffiNativeHandle (its cffi object owns the memory).
  *  - When the Python object dies, its PEP 442 finalizer gives back the
- *    wrapper reference with `self` intact, as pyrefcount's __del__ calls
- *    release(); then the GObject is unreffed.
- *  - Once C can hold the GObject (as_gobject(), or the handle made a
- *    dependency of another), the Python object holds it through a toggle
- *    reference: while anyone else holds the GObject, the GObject keeps the
- *    Python object alive, so a release reached from C later still finds
- *    `self` and its attributes (and the cffi object that owns the memory).
+ *    creating owner's reference with `self` intact, as pyrefcount's __del__
+ *    calls release().
+ *  - as_gobject(), or making the handle a dependency, gives it its GObject
+ *    (materialize()): an RcOwningNativeHandle, or a PyReleasedHandle
+ *    (below), whose release_handle calls _release_handle(). The Python
+ *    object then holds it through a toggle reference: while anyone else
+ *    holds the GObject, the GObject keeps the Python object alive, so a
+ *    release reached from C later still finds `self` and its attributes
+ *    (and the cffi object that owns the memory).
  *
+ * The lite state is changed with the GIL held: only this object reaches it.
  * Exceptions raised by _release_handle() during a release() called from
  * Python are raised again by that call; from anywhere else (the garbage
  * collector, C code) they go to sys.unraisablehook.
@@ -86,8 +91,9 @@ typedef enum {
 typedef struct
 {
   PyObject_HEAD
-  /* An RcReferenceCounter (ReferenceCounter) or an RcNativeHandle: a plain
-   * reference, or the toggle reference once escaped. */
+  /* NULL while the handle counts by itself (`lite`); once C code may hold
+   * it, an RcNativeHandle: a plain reference, or the toggle reference once
+   * escaped. */
   GObject *native;
   /* The handle object as given (pyrefcount returns that very object). */
   PyObject *handle;
@@ -97,11 +103,17 @@ typedef struct
   PyObject *dict;
   PyObject *weakrefs;
   /* The GObject may be held by C: toggle reference instead of a plain one. */
-  char escaped;
+  unsigned int escaped : 1;
   /* Others hold the GObject: this object holds a reference to itself. */
-  char kept_by_gobject;
+  unsigned int kept_by_gobject : 1;
   /* A DeletableCffiNativeHandle given release_native=None. */
-  char no_release;
+  unsigned int no_release : 1;
+  /* No GObject: the state is `counter`, changed with the GIL held (nothing
+   * but this object can reach it), and the release is this module's. */
+  unsigned int lite : 1;
+  /* lite: the creating owner's reference was given back (finalizer, exit). */
+  unsigned int wrapper_released : 1;
+  RcCounter counter;
 } Handle;
 
 static PyTypeObject *counter_type;
@@ -349,32 +361,14 @@ report_release_error (PyObject *owner)
   }
 }
 
+/* Calls owner._release_handle(), with the GIL: whether it released. Its
+ * handle object is let go of once released, as pyrefcount does. */
 static gboolean
-py_released_handle_release_handle (RcNativeHandle *native)
+call_release_handle (PyObject *owner)
 {
-  PyReleasedHandle *self = (PyReleasedHandle *) native;
-  PyGILState_STATE gil = PyGILState_UNLOCKED;
-  int ensured;
-  PyObject *owner, *result;
+  PyObject *result;
   PyObject *saved;
   gboolean released = FALSE;
-
-  if (!python_is_running ())
-    return FALSE;  /* after interpreter exit no Python code can run */
-
-  /* Mostly reached from Python code (release(), the finalizer), which
-   * holds the GIL already. */
-  ensured = !PyGILState_Check ();
-  if (ensured)
-    gil = PyGILState_Ensure ();
-  owner = self->owner;
-  if (owner == NULL)
-    {
-      /* Replaced by _set_handle(): forgotten, as pyrefcount forgets it. */
-      if (ensured)
-        PyGILState_Release (gil);
-      return TRUE;
-    }
 
   saved = take_exception ();
   Py_INCREF (owner);
@@ -396,6 +390,27 @@ py_released_handle_release_handle (RcNativeHandle *native)
     Py_CLEAR (((Handle *) owner)->handle);
   Py_DECREF (owner);
   give_back_exception (saved);
+  return released;
+}
+
+static gboolean
+py_released_handle_release_handle (RcNativeHandle *native)
+{
+  PyReleasedHandle *self = (PyReleasedHandle *) native;
+  PyGILState_STATE gil = PyGILState_UNLOCKED;
+  int ensured;
+  gboolean released;
+
+  if (!python_is_running ())
+    return FALSE;  /* after interpreter exit no Python code can run */
+
+  /* Mostly reached from Python code (release(), the finalizer), which
+   * holds the GIL already. */
+  ensured = !PyGILState_Check ();
+  if (ensured)
+    gil = PyGILState_Ensure ();
+  /* NULL: replaced by _set_handle(), forgotten as pyrefcount forgets it. */
+  released = self->owner == NULL || call_release_handle (self->owner);
   if (ensured)
     PyGILState_Release (gil);
   return released;
@@ -624,27 +639,28 @@ flags_of (Handle *self)
   return flags;
 }
 
-/* Makes the GObject for a pointer (NULL: none yet), of the kind the class
- * and its release call for. */
-static int
-make_native (Handle *self,
-             Kind    kind,
-             void   *pointer,
-             int     prior,
-             int     force_python)
+/* A new GObject for a pointer (NULL: none yet), of the kind the class and
+ * its release call for, with its count and type id; NULL with an
+ * exception. */
+static GObject *
+new_native (Handle *self,
+            Kind    kind,
+            void   *pointer,
+            int     prior,
+            int     force_python)
 {
   GObject *native;
   void *release_address = NULL;
   const char *type_id = type_id_string (self);
 
   if (PyErr_Occurred ())
-    return -1;
+    return NULL;
 
   if (kind == KIND_DELETABLE && !self->no_release && !force_python &&
       (flags_of (self) & DEFAULT_RELEASE_DELETABLE) != 0)
     {
       if (release_address_of (self->release_native, &release_address) < 0)
-        return -1;
+        return NULL;
     }
 
   if (release_address != NULL)
@@ -661,13 +677,184 @@ make_native (Handle *self,
     {
       g_object_unref (native);
       PyErr_SetString (PyExc_RuntimeError, "the native handle could not be constructed");
+      return NULL;
+    }
+  return native;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Handles that count by themselves                                       */
+
+/* The C library tracks live handles for its report (RC_DEBUG=leaks): then
+ * every handle gets its GObject at once, to be listed. */
+static int tracking_live_handles;
+
+/* Whether a handle of this kind counts by itself (with an RcCounter, the
+ * C library's own state word) until C code needs its GObject: all but
+ * DeletableCffiNativeHandle, whose GObject pins the library of its native
+ * release function from the start. */
+static int
+can_be_lite (Kind kind)
+{
+  return kind != KIND_DELETABLE && !tracking_live_handles;
+}
+
+/* A count of prior + 1, with a handle object (open) or not yet. A handle
+ * set again starts afresh: the first is forgotten, as in pyrefcount. */
+static void
+lite_init (Handle *self,
+           int     prior,
+           int     open)
+{
+  drop_native (self, TRUE);
+  rc_counter_init (&self->counter, prior, open);
+  self->lite = 1;
+  self->wrapper_released = 0;
+}
+
+/* The count reached zero (the counter is RELEASING): _release_handle(), or
+ * nothing to call for an OwningCffiNativeHandle with pyrefcount's. */
+static void
+lite_run_release (Handle *self)
+{
+  unsigned int flags = flags_of (self);
+  gboolean released = TRUE;
+
+  if ((Kind) (flags >> KIND_SHIFT) == KIND_OWNING && (flags & DEFAULT_RELEASE_OWNING) != 0)
+    Py_CLEAR (self->handle);
+  else
+    released = call_release_handle ((PyObject *) self);
+  rc_counter_finish_release (&self->counter, released);
+  if (!released)
+    g_warning ("Failed to release native handle of type id \"%s\" (%s %p): "
+               "it is kept, and a later release may retry",
+               type_id_string (self) != NULL ? type_id_string (self) : "(none)",
+               Py_TYPE (self)->tp_name, (void *) self);
+}
+
+static void
+lite_release (Handle *self)
+{
+  if (rc_counter_release (&self->counter))
+    lite_run_release (self);
+}
+
+/* The creating owner's reference, given back once (the finalizer, exit). */
+static int
+lite_drop_wrapper_reference (Handle *self)
+{
+  if (self->wrapper_released)
+    return 0;
+  self->wrapper_released = 1;
+  lite_release (self);
+  return 1;
+}
+
+/* C code needs the handle: the GObject, with the same count, phase and
+ * pointer, takes over the state (the counter is not used again). */
+static int
+materialize (Handle *self)
+{
+  RcCounter *counter = &self->counter;
+  PyObject *handle;
+  void *address = NULL;
+  void *pointer = NULL;
+  int force_python = 0;
+  int count, prior;
+  Kind kind;
+  GObject *native;
+
+again:
+  if (!self->lite)
+    return 0;
+  /* First what may run Python code, and so let another thread in. */
+  kind = (Kind) (flags_of (self) >> KIND_SHIFT);
+  handle = self->handle;
+  Py_XINCREF (handle);
+  if (handle != NULL && address_of (handle, &address) < 0)
+    {
+      if (!PyErr_ExceptionMatches (PyExc_TypeError) && !PyErr_ExceptionMatches (PyExc_ValueError))
+        {
+          Py_DECREF (handle);
+          return -1;
+        }
+      PyErr_Clear ();
+      address = NULL;
+    }
+  Py_XDECREF (handle);
+  if (!self->lite || handle != self->handle)
+    goto again;  /* (changed meanwhile) */
+
+  count = rc_counter_get_count (counter);
+  if (!rc_counter_is_open (counter) && !rc_counter_is_disposed (counter))
+    {
+      PyErr_SetString (PyExc_RuntimeError, "This handle is being released: it cannot be handed to C code");
       return -1;
     }
-  drop_native (self, TRUE);
+  if (rc_counter_is_open (counter) && count == 0 && self->wrapper_released)
+    {
+      PyErr_SetString (PyExc_RuntimeError,
+                       "This handle's release failed and nobody holds it: it cannot be handed to C code");
+      return -1;
+    }
+
+  if (rc_counter_is_open (counter) && address != NULL)
+    pointer = address;
+  else if (!rc_counter_is_disposed (counter) || rc_counter_is_released (counter))
+    {
+      /* Open without an address, or released already (a released GObject,
+       * whose release, with no owner, calls nothing). */
+      force_python = 1;
+      pointer = &no_address_placeholder;
+    }
+
+  /* The creating owner's reference is the GObject's own "wrapper
+   * reference": when it was given back already, the GObject's is given
+   * back at once (one more first, if the count is to stay). */
+  if (rc_counter_is_released (counter))
+    prior = 0;
+  else if (self->wrapper_released && pointer != NULL)
+    prior = count;
+  else
+    prior = MAX (count - 1, 0);
+  native = new_native (self, kind, pointer, prior, force_python);
+  if (native == NULL)
+    return -1;
+  if (rc_counter_is_released (counter))
+    ((PyReleasedHandle *) native)->owner = NULL;
+  if (rc_counter_is_released (counter) || self->wrapper_released)
+    (void) rc_native_handle_drop_wrapper_reference (RC_NATIVE_HANDLE (native));
+  else if (count == 0)
+    rc_reference_counter_decrement_ref (RC_REFERENCE_COUNTER (native));
   self->native = native;
+  self->lite = 0;
   return 0;
 }
 
+/* A handle's GObject for a pointer (NULL: none yet), or its own count if
+ * it can do without one. */
+static int
+make_native (Handle *self,
+             Kind    kind,
+             void   *pointer,
+             int     prior,
+             int     force_python)
+{
+  GObject *native;
+
+  if (pointer == NULL && can_be_lite (kind))
+    {
+      lite_init (self, prior, FALSE);
+      return 0;
+    }
+  native = new_native (self, kind, pointer, prior, force_python);
+  if (native == NULL)
+    return -1;
+  drop_native (self, TRUE);
+  self->native = native;
+  self->lite = 0;
+  return 0;
+}
 
 /* pyrefcount's _set_handle(): vets the handle, then holds it with a count
  * of prior + 1. A handle set again replaces the first one, which is
@@ -701,6 +888,12 @@ set_handle (Handle   *self,
     {
       PyErr_SetString (PyExc_RuntimeError, "The specified handle argument is not a valid handle");
       return -1;
+    }
+
+  if (self->native == NULL && can_be_lite (kind))
+    {
+      lite_init (self, prior, TRUE);
+      goto done;
     }
 
   if (address_of (handle, &pointer) < 0)
@@ -856,8 +1049,8 @@ counter_init (Handle   *self,
       return -1;
     }
   Py_XDECREF (zero);
-  drop_native (self, TRUE);
-  self->native = G_OBJECT (rc_reference_counter_new (prior));
+  /* A counter alone never needs a GObject. */
+  lite_init (self, prior, TRUE);
   return 0;
 }
 
@@ -911,11 +1104,14 @@ handle_finalize (Handle *self)
   RcNativeHandle *native = native_handle_of (self);
   PyObject *saved;
 
-  if (native == NULL)
+  if (native == NULL && !self->lite)
     return;
   saved = take_exception ();
   /* pyrefcount's __del__: release() once, unless disposed. */
-  (void) rc_native_handle_drop_wrapper_reference (native);
+  if (self->lite)
+    (void) lite_drop_wrapper_reference (self);
+  else
+    (void) rc_native_handle_drop_wrapper_reference (native);
   give_back_exception (saved);
 }
 
@@ -979,6 +1175,8 @@ static PyObject *
 handle_get_reference_count (Handle *self,
                             void   *closure)
 {
+  if (self->lite)
+    return PyLong_FromLong (rc_counter_get_count (&self->counter));
   if (self->native == NULL)
     return PyLong_FromLong (0);
   return PyLong_FromLong (rc_reference_counter_get_reference_count (RC_REFERENCE_COUNTER (self->native)));
@@ -988,9 +1186,12 @@ static PyObject *
 handle_add_ref (Handle   *self,
                 PyObject *unused)
 {
-  if (self->native == NULL)
+  if (self->lite)
+    (void) rc_counter_add_ref (&self->counter);
+  else if (self->native == NULL)
     return PyErr_Format (PyExc_RuntimeError, "this counter was not initialized (its __init__ did not run)");
-  rc_reference_counter_add_ref (RC_REFERENCE_COUNTER (self->native));
+  else
+    rc_reference_counter_add_ref (RC_REFERENCE_COUNTER (self->native));
   Py_RETURN_NONE;
 }
 
@@ -998,9 +1199,12 @@ static PyObject *
 handle_decrement_ref (Handle   *self,
                       PyObject *unused)
 {
-  if (self->native == NULL)
+  if (self->lite)
+    (void) rc_counter_decrement_ref (&self->counter);
+  else if (self->native == NULL)
     return PyErr_Format (PyExc_RuntimeError, "this counter was not initialized (its __init__ did not run)");
-  rc_reference_counter_decrement_ref (RC_REFERENCE_COUNTER (self->native));
+  else
+    rc_reference_counter_decrement_ref (RC_REFERENCE_COUNTER (self->native));
   Py_RETURN_NONE;
 }
 
@@ -1009,6 +1213,8 @@ is_disposed (Handle *self)
 {
   RcNativeHandle *native = native_handle_of (self);
 
+  if (self->lite)
+    return rc_counter_is_disposed (&self->counter);
   return native == NULL || rc_native_handle_is_disposed (native);
 }
 
@@ -1016,8 +1222,13 @@ static PyObject *
 handle_get_handle (Handle   *self,
                    PyObject *unused)
 {
-  /* A Python-released handle lets go of its handle object when released:
-   * no need to ask the C library. */
+  /* A Python-released handle lets go of its handle object when released
+   * (a lite one always does): no need to ask the C library. */
+  if (self->lite && self->handle != NULL)
+    {
+      Py_INCREF (self->handle);
+      return self->handle;
+    }
   if (self->handle == NULL || self->native == NULL ||
       (G_OBJECT_TYPE (self->native) != py_released_gtype && is_disposed (self)))
     Py_RETURN_NONE;
@@ -1039,6 +1250,16 @@ handle_get_address (Handle *self,
   RcNativeHandle *native = native_handle_of (self);
   void *pointer = native != NULL ? rc_native_handle_get_handle (native) : NULL;
 
+  if (self->lite && self->handle != NULL && !rc_counter_is_disposed (&self->counter))
+    {
+      if (address_of (self->handle, &pointer) < 0)
+        {
+          if (!PyErr_ExceptionMatches (PyExc_TypeError) && !PyErr_ExceptionMatches (PyExc_ValueError))
+            return NULL;
+          PyErr_Clear ();
+          pointer = NULL;
+        }
+    }
   if (pointer == NULL || pointer == (void *) &no_address_placeholder)
     Py_RETURN_NONE;
   return PyLong_FromVoidPtr (pointer);
@@ -1050,9 +1271,24 @@ static PyObject *
 handle_acquire (Handle   *self,
                 PyObject *unused)
 {
-  RcNativeHandle *native = require_handle (self);
+  RcNativeHandle *native;
   GError *error = NULL;
 
+  if (self->lite)
+    {
+      if (rc_counter_add_ref (&self->counter))
+        return handle_get_handle (self, NULL);
+      g_set_error (&error, RC_ERROR, RC_ERROR_DISPOSED,
+                   rc_counter_is_open (&self->counter)
+                     ? "Reference count of the handle of type id \"%s\" would overflow"
+                     : "The native handle of type id \"%s\" is disposed",
+                   type_id_string (self) != NULL ? type_id_string (self) : "(none)");
+      if (rc_counter_is_open (&self->counter))
+        error->code = RC_ERROR_FAILED;
+      pyg_error_check (&error);
+      return NULL;
+    }
+  native = require_handle (self);
   if (native == NULL)
     return NULL;
   if (rc_native_handle_acquire (native, &error) == NULL && error != NULL)
@@ -1098,10 +1334,10 @@ static PyObject *
 handle_release (Handle   *self,
                 PyObject *unused)
 {
-  RcNativeHandle *native = require_handle (self);
+  RcNativeHandle *native = NULL;
   PyObject *error;
 
-  if (native == NULL)
+  if (!self->lite && (native = require_handle (self)) == NULL)
     return NULL;
   if (self->no_release)
     {
@@ -1113,7 +1349,10 @@ handle_release (Handle   *self,
     }
 
   python_release_depth++;
-  rc_native_handle_release (native);
+  if (self->lite)
+    lite_release (self);
+  else
+    rc_native_handle_release (native);
   python_release_depth--;
 
   if (python_release_depth == 0 && python_release_error != NULL)
@@ -1139,7 +1378,7 @@ handle_set_handle_method (Handle    *self,
     return NULL;
   if (check_counting_arguments (prior_obj, NULL, &prior) < 0)
     return NULL;
-  if (self->native == NULL && make_native (self, kind_of (self), NULL, prior, FALSE) < 0)
+  if (self->native == NULL && !self->lite && make_native (self, kind_of (self), NULL, prior, FALSE) < 0)
     return NULL;
   if (set_handle (self, handle, prior) < 0)
     return NULL;
@@ -1191,7 +1430,11 @@ gobject_handle_of (PyObject *obj)
 {
   if (PyObject_TypeCheck (obj, handle_type))
     {
-      RcNativeHandle *native = native_handle_of ((Handle *) obj);
+      RcNativeHandle *native;
+
+      if (materialize ((Handle *) obj) < 0)
+        return NULL;
+      native = native_handle_of ((Handle *) obj);
 
       if (native != NULL)
         escape ((Handle *) obj);
@@ -1207,13 +1450,15 @@ static PyObject *
 handle_add_dependency (Handle   *self,
                        PyObject *dependency)
 {
-  RcNativeHandle *native = require_handle (self);
+  RcNativeHandle *native;
   RcNativeHandle *other;
   GError *error = NULL;
 
-  if (native == NULL)
+  if (materialize (self) < 0 || (native = require_handle (self)) == NULL)
     return NULL;
   other = gobject_handle_of (dependency);
+  if (other == NULL && PyErr_Occurred ())
+    return NULL;
   if (other == NULL)
     return PyErr_Format (PyExc_TypeError,
                          "A dependency must be a handle of the refcount package or a "
@@ -1245,10 +1490,13 @@ static PyObject *
 handle_get_dependencies (Handle   *self,
                          PyObject *unused)
 {
-  RcNativeHandle *native = require_handle (self);
+  RcNativeHandle *native;
   GPtrArray *dependencies;
   PyObject *list;
 
+  if (self->lite)
+    return PyList_New (0);  /* dependencies are added to its GObject */
+  native = require_handle (self);
   if (native == NULL)
     return NULL;
   dependencies = rc_native_handle_get_dependencies (native);
@@ -1276,6 +1524,8 @@ core_drop_at_exit (PyObject *module,
 
   if (!PyObject_TypeCheck (obj, handle_type))
     Py_RETURN_FALSE;
+  if (((Handle *) obj)->lite)
+    return PyBool_FromLong (lite_drop_wrapper_reference ((Handle *) obj));
   native = native_handle_of ((Handle *) obj);
   if (native == NULL || ((Handle *) obj)->kept_by_gobject)
     Py_RETURN_FALSE;
@@ -1298,9 +1548,9 @@ static PyObject *
 handle_as_gobject (Handle   *self,
                    PyObject *unused)
 {
-  RcNativeHandle *native = require_handle (self);
+  RcNativeHandle *native;
 
-  if (native == NULL)
+  if (materialize (self) < 0 || (native = require_handle (self)) == NULL)
     return NULL;
   escape (self);
   return pygobject_new (G_OBJECT (native));
@@ -1582,6 +1832,7 @@ PyInit__core (void)
   if (module == NULL)
     return NULL;
 
+  tracking_live_handles = rc_debug_tracks_live_handles ();
   str_release_handle = PyUnicode_InternFromString ("_release_handle");
   str_is_valid_handle = PyUnicode_InternFromString ("_is_valid_handle");
   str_set_handle = PyUnicode_InternFromString ("_set_handle");

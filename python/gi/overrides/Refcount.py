@@ -311,6 +311,15 @@ ReferenceCounter = override(ReferenceCounter)
 __all__.append("ReferenceCounter")
 
 
+def _forget_handle_object(handle):
+    """Drops the handle object kept for a released handle. Not through
+    __dict__: on a wrapper that has none yet (the GObject of a handle of the
+    refcount package), PyGObject would make one and hold the wrapper with a
+    second toggle reference, and the two objects would keep each other."""
+    if getattr(handle, "_rc_handle", None) is not None:
+        del handle._rc_handle
+
+
 class NativeHandle(Refcount.NativeHandle, ReferenceCounter):
     """A reference-counted handle to a native pointer (abstract).
 
@@ -360,9 +369,9 @@ class NativeHandle(Refcount.NativeHandle, ReferenceCounter):
         """The object given as handle (None once released or never set)."""
         address = _raw.get_handle(self)
         if not address:  # PyGObject gives 0 for NULL
-            self.__dict__.pop("_rc_handle", None)
+            _forget_handle_object(self)
             return None
-        handle = self.__dict__.get("_rc_handle")
+        handle = getattr(self, "_rc_handle", None)
         return address if handle is None else handle
 
     ptr = property(get_handle, doc="The object given as handle, as get_handle().")
@@ -392,7 +401,7 @@ class NativeHandle(Refcount.NativeHandle, ReferenceCounter):
         _raw.release(self)
         if _raw.is_disposed(self):
             # Released now (or before): the handle no longer needs the object.
-            self.__dict__.pop("_rc_handle", None)
+            _forget_handle_object(self)
 
     def dispose(self):
         """A synonym of release()."""
