@@ -7,6 +7,8 @@
 
 #include <glib.h>
 
+#include "rc-library-pin.h"
+
 G_BEGIN_DECLS
 
 /* One live handle's claim on the shared object that contains a function it
@@ -14,8 +16,6 @@ G_BEGIN_DECLS
  * that cannot be unloaded (the main program, what it was linked with,
  * refcount's own dependencies, NODELETE objects) or in no object at all (a
  * closure built at run time). */
-typedef struct _RcLibraryPin RcLibraryPin;
-
 /* The last function found to need no pin, for every thread: that is final,
  * so a stale value is still right. Most programs release with one or two
  * such functions (free(), a function of their own): checked inline. */

@@ -331,3 +331,53 @@ _rc_library_pin_release (RcLibraryPin *pin)
   if (dl_handle != NULL)
     dlclose (dl_handle);
 }
+
+/**
+ * SECTION:rc-library-pin
+ * @Title: Library pins
+ * @Short_description: keeping the library of a release function loaded
+ *
+ * A handle that will call a native function when it is released must not
+ * outlive the shared object that contains the function: the program, or
+ * cffi and ctypes when their library object goes, may close that object
+ * while handles still hold the function, and the release would then jump
+ * into unmapped memory. #RcDeletableNativeHandle holds a pin for its
+ * release function; language bindings and C code that keep a function
+ * pointer in a handle of their own (the refcount Python package's handles
+ * do) hold one with rc_library_pin_acquire() until the release has run.
+ *
+ * The cost is paid per distinct function, not per pin; a function in an
+ * object that cannot be unloaded (the main program, what it is linked with,
+ * refcount's own dependencies) needs no pin, and costs nothing after its
+ * first look-up.
+ */
+
+/**
+ * rc_library_pin_acquire: (skip)
+ * @function: (nullable): a native function that will be called later
+ *
+ * Keeps the shared object that contains @function loaded until the pin is
+ * given back with rc_library_pin_release().
+ *
+ * Returns: (nullable): the pin, or %NULL when none is needed (a function
+ *   that cannot be unloaded, or %NULL)
+ */
+RcLibraryPin *
+rc_library_pin_acquire (gconstpointer function)
+{
+  return _rc_library_pin_acquire (function);
+}
+
+/**
+ * rc_library_pin_release: (skip)
+ * @pin: (nullable): a pin from rc_library_pin_acquire(), or %NULL
+ *
+ * Gives the pin back: the last one of a shared object lets it unload, if
+ * the program closed it meanwhile.
+ */
+void
+rc_library_pin_release (RcLibraryPin *pin)
+{
+  if (pin != NULL)
+    _rc_library_pin_release (pin);
+}

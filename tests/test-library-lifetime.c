@@ -116,6 +116,32 @@ test_premise (void)
   g_assert_false (lib_is_loaded ());
 }
 
+/* The public pin alone: two pins on one function keep the library past
+ * the program's dlclose(), until the last is given back; a function of the
+ * C library (that cannot be unloaded) needs none. */
+static void
+test_public_pin (void)
+{
+  RcLibraryPin *first, *second;
+  Lib lib;
+
+  g_assert_null (rc_library_pin_acquire (NULL));
+  g_assert_null (rc_library_pin_acquire ((gconstpointer) rc_counter_init));
+  rc_library_pin_release (NULL);
+
+  lib_open (&lib);
+  first = rc_library_pin_acquire (lib.dog_release);
+  second = rc_library_pin_acquire (lib.dog_release);
+  g_assert_nonnull (first);
+  g_assert_true (first == second);
+  lib_close (&lib);
+  g_assert_true (lib_is_loaded ());
+  rc_library_pin_release (first);
+  g_assert_true (lib_is_loaded ());
+  rc_library_pin_release (second);
+  g_assert_false (lib_is_loaded ());
+}
+
 /* new_native with the address of a function in the library. */
 static void
 test_new_native (gconstpointer data)
@@ -501,6 +527,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/library-lifetime/premise", test_premise);
+  g_test_add_func ("/library-lifetime/public-pin", test_public_pin);
   g_test_add_data_func ("/library-lifetime/new-native/release", GINT_TO_POINTER (FALSE), test_new_native);
   g_test_add_data_func ("/library-lifetime/new-native/unref", GINT_TO_POINTER (TRUE), test_new_native);
   g_test_add_func ("/library-lifetime/set-release-native", test_set_release_native);

@@ -18,6 +18,7 @@
 #include "rc-owning-native-handle.h"
 #include "rc-wrapper-factory.h"
 #include "rc-interop.h"
+#include "rc-library-pin.h"
 #include "rc-path-utils.h"
 #include "rc-debug.h"
 #include "rc-enum-types.h"
