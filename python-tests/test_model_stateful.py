@@ -528,8 +528,8 @@ class HModel:
         self.wref = None
         self.buffer_ref = None  # weakref to an ffi.new buffer
         # It has an RcNativeHandle: a GI handle, or a handle of the refcount
-        # package that needs one (a DeletableCffiNativeHandle) or that C code
-        # was given (add_dependency); the others count by themselves.
+        # package that C code was given (add_dependency); the others count by
+        # themselves.
         self.gobject = not kind.cffi
 
     def __repr__(self):
@@ -739,7 +739,6 @@ class ModelMachine(RuleBasedStateMachine):
         key = self.next_key
         self.next_key += 1
         m = HModel(key, kind, count, native, given, serial)
-        m.gobject = m.gobject or isinstance(obj, DeletableCffiNativeHandle)
         m.wref = weakref.ref(obj)
         if kind.buffer or kind is VIEW_KIND:
             # The handle alone must keep the cffi object alive (an ffi.new

@@ -57,9 +57,8 @@ def test_no_gobject_until_c_code_needs_one():
     assert dog.get_dependencies() == []
     dog.as_gobject()
     assert live_gobjects() == before + 1
-    # A deletable handle's GObject pins its release function's library.
     deletable = DeletableCffiNativeHandle(new_dog(), lib.rc_tn_release)
-    assert live_gobjects() == before + 2
+    assert live_gobjects() == before + 1
     for h in (dog, owning, later, deletable):
         h.release()
     assert counter.reference_count == 3
@@ -190,6 +189,19 @@ def test_address_without_a_gobject():
     assert CffiNativeHandle.__new__(Dog).address is None  # never initialized
     owning.release()
     assert owning.address is None and owning.get_handle() is None
+
+
+def test_a_deletable_handle_hands_over_its_native_release():
+    pointer = new_dog()
+    deletable = DeletableCffiNativeHandle(pointer, lib.rc_tn_release, "dog")
+    gobject = deletable.as_gobject()
+    assert type(gobject).__name__ == "DeletableNativeHandle"
+    assert gobject.get_type_id() == "dog"
+    del deletable
+    gc.collect()
+    assert lib.rc_tn_is_alive(pointer) == 1  # C holds it
+    gobject.release()
+    assert lib.rc_tn_is_alive(pointer) == 0
 
 
 def test_a_dependency_hands_both_over():

@@ -11,20 +11,21 @@
  *
  * Life of a handle:
  *  - __init__ vets the handle object and sets the count to prior + 1, in
- *    the Python object (`lite`). A DeletableCffiNativeHandle gets its
- *    GObject at once: an RcDeletableNativeHandle when the release function
- *    is native (released without entering Python, its library pinned), and
- *    so does every handle while the C library tracks live handles
- *    (RC_DEBUG=leaks).
+ *    the Python object (`lite`). A DeletableCffiNativeHandle whose release
+ *    function is native (cffi, ctypes, an address) keeps its address and a
+ *    pin on its library (RcLibraryPin). While the C library tracks live
+ *    handles (RC_DEBUG=leaks), every handle gets its GObject at once.
  *  - release() and dispose() give back one counted reference; at zero the
- *    release runs, exactly once: _release_handle(), or nothing for an
- *    OwningCffiNativeHandle (its cffi object owns the memory).
+ *    release runs, exactly once: the native release function, called
+ *    without entering Python; nothing for an OwningCffiNativeHandle (its
+ *    cffi object owns the memory); otherwise _release_handle().
  *  - When the Python object dies, its PEP 442 finalizer gives back the
  *    creating owner's reference with `self` intact, as pyrefcount's __del__
  *    calls release().
  *  - as_gobject(), or making the handle a dependency, gives it its GObject
- *    (materialize()): an RcOwningNativeHandle, or a PyReleasedHandle
- *    (below), whose release_handle calls _release_handle(). The Python
+ *    (materialize()): an RcDeletableNativeHandle for a native release
+ *    function, an RcOwningNativeHandle, or a PyReleasedHandle (below), whose
+ *    release_handle calls _release_handle(). The Python
  *    object then holds it through a toggle reference: while anyone else
  *    holds the GObject, the GObject keeps the Python object alive, so a
  *    release reached from C later still finds `self` and its attributes
@@ -115,6 +116,18 @@ typedef struct
   unsigned int wrapper_released : 1;
   RcCounter counter;
 } Handle;
+
+/* A DeletableCffiNativeHandle: while lite, the native release function
+ * (NULL for a Python callable, or with a class's own _release_handle) and
+ * the pin that keeps its library loaded until the release has run. */
+typedef struct
+{
+  Handle base;
+  void *release_address;
+  RcLibraryPin *pin;
+} DeletableHandle;
+
+#define AS_DELETABLE(self) ((DeletableHandle *) (self))
 
 static PyTypeObject *counter_type;
 static PyTypeObject *handle_type;
@@ -689,14 +702,54 @@ new_native (Handle *self,
  * every handle gets its GObject at once, to be listed. */
 static int tracking_live_handles;
 
-/* Whether a handle of this kind counts by itself (with an RcCounter, the
- * C library's own state word) until C code needs its GObject: all but
- * DeletableCffiNativeHandle, whose GObject pins the library of its native
- * release function from the start. */
+/* Whether a handle counts by itself (with an RcCounter, the C library's
+ * own state word) until C code needs its GObject. */
 static int
-can_be_lite (Kind kind)
+can_be_lite (void)
 {
-  return kind != KIND_DELETABLE && !tracking_live_handles;
+  return !tracking_live_handles;
+}
+
+/* A DeletableCffiNativeHandle's release function, read once per
+ * __init__: its address when it is native (cffi, ctypes or an int) and
+ * pyrefcount's _release_handle is used, and a pin on its library. */
+static int
+deletable_take_release (Handle *self)
+{
+  DeletableHandle *deletable = AS_DELETABLE (self);
+  void *address = NULL;
+
+  if (!self->no_release && (flags_of (self) & DEFAULT_RELEASE_DELETABLE) != 0 &&
+      release_address_of (self->release_native, &address) < 0)
+    return -1;
+  g_clear_pointer (&deletable->pin, rc_library_pin_release);
+  deletable->release_address = address;
+  deletable->pin = rc_library_pin_acquire (address);
+  return 0;
+}
+
+/* The native release of a lite DeletableCffiNativeHandle, without
+ * entering Python: FALSE if it has none, or its handle has no address
+ * (then release_native(handle) is called from Python, as pyrefcount
+ * does). */
+static gboolean
+deletable_release_natively (Handle *self)
+{
+  void (*release) (void *) = (void (*) (void *)) AS_DELETABLE (self)->release_address;
+  void *pointer = NULL;
+
+  if (release == NULL || self->handle == NULL)
+    return FALSE;
+  if (address_of (self->handle, &pointer) < 0)
+    {
+      PyErr_Clear ();
+      return FALSE;
+    }
+  if (pointer == NULL)
+    return FALSE;
+  release (pointer);
+  Py_CLEAR (self->handle);
+  return TRUE;
 }
 
 /* A count of prior + 1, with a handle object (open) or not yet. A handle
@@ -718,13 +771,16 @@ static void
 lite_run_release (Handle *self)
 {
   unsigned int flags = flags_of (self);
+  Kind kind = (Kind) (flags >> KIND_SHIFT);
   gboolean released = TRUE;
 
-  if ((Kind) (flags >> KIND_SHIFT) == KIND_OWNING && (flags & DEFAULT_RELEASE_OWNING) != 0)
+  if (kind == KIND_OWNING && (flags & DEFAULT_RELEASE_OWNING) != 0)
     Py_CLEAR (self->handle);
-  else
+  else if (kind != KIND_DELETABLE || !deletable_release_natively (self))
     released = call_release_handle ((PyObject *) self);
   rc_counter_finish_release (&self->counter, released);
+  if (released && kind == KIND_DELETABLE)
+    g_clear_pointer (&AS_DELETABLE (self)->pin, rc_library_pin_release);
   if (!released)
     g_warning ("Failed to release native handle of type id \"%s\" (%s %p): "
                "it is kept, and a later release may retry",
@@ -828,6 +884,8 @@ again:
     rc_reference_counter_decrement_ref (RC_REFERENCE_COUNTER (native));
   self->native = native;
   self->lite = 0;
+  if (kind == KIND_DELETABLE)  /* (an RcDeletableNativeHandle has its own) */
+    g_clear_pointer (&AS_DELETABLE (self)->pin, rc_library_pin_release);
   return 0;
 }
 
@@ -842,7 +900,7 @@ make_native (Handle *self,
 {
   GObject *native;
 
-  if (pointer == NULL && can_be_lite (kind))
+  if (pointer == NULL && can_be_lite ())
     {
       lite_init (self, prior, FALSE);
       return 0;
@@ -890,7 +948,7 @@ set_handle (Handle   *self,
       return -1;
     }
 
-  if (self->native == NULL && can_be_lite (kind))
+  if (self->native == NULL && can_be_lite ())
     {
       lite_init (self, prior, TRUE);
       goto done;
@@ -963,6 +1021,8 @@ init_handle (Handle   *self,
       Py_INCREF (release_native);
       Py_XSETREF (self->release_native, release_native);
       self->no_release = release_native == Py_None;
+      if (deletable_take_release (self) < 0)
+        return -1;
     }
 
   /* With pyrefcount's _set_handle(), the GObject is made with its pointer
@@ -1150,6 +1210,8 @@ handle_dealloc (Handle *self)
   if (self->weakrefs != NULL)
     PyObject_ClearWeakRefs ((PyObject *) self);
   drop_native (self, FALSE);
+  if (PyType_IsSubtype (type, deletable_type))
+    g_clear_pointer (&AS_DELETABLE (self)->pin, rc_library_pin_release);
   Py_CLEAR (self->handle);
   Py_CLEAR (self->type_id);
   Py_CLEAR (self->release_native);
@@ -1343,7 +1405,12 @@ handle_release (Handle   *self,
     {
       /* pyrefcount: with release_native=None nothing is released, and the
        * handle is not cleared. */
-      if (!rc_native_handle_is_disposed (native))
+      if (self->lite)
+        {
+          if (!rc_counter_is_disposed (&self->counter))
+            (void) rc_counter_decrement_ref (&self->counter);
+        }
+      else if (!rc_native_handle_is_disposed (native))
         rc_reference_counter_decrement_ref (RC_REFERENCE_COUNTER (native));
       Py_RETURN_NONE;
     }
@@ -1741,11 +1808,12 @@ static PyTypeObject *
 make_type (PyObject     *module,
            const char   *name,
            PyType_Slot  *slots,
-           PyTypeObject *base)
+           PyTypeObject *base,
+           int           basicsize)
 {
   PyType_Spec spec = {
     .name = name,
-    .basicsize = sizeof (Handle),
+    .basicsize = basicsize,
     .flags = FLAGS,
     .slots = slots,
   };
@@ -1841,12 +1909,16 @@ PyInit__core (void)
       zero_long == NULL)
     goto fail;
 
-  if ((counter_type = make_type (module, "refcount.base.ReferenceCounter", counter_slots, NULL)) == NULL ||
-      (handle_type = make_type (module, "refcount.base.NativeHandle", native_handle_slots, counter_type)) == NULL ||
-      (cffi_type = make_type (module, "refcount.interop.CffiNativeHandle", cffi_slots, handle_type)) == NULL ||
+  if ((counter_type = make_type (module, "refcount.base.ReferenceCounter", counter_slots, NULL,
+                                 sizeof (Handle))) == NULL ||
+      (handle_type = make_type (module, "refcount.base.NativeHandle", native_handle_slots, counter_type,
+                                sizeof (Handle))) == NULL ||
+      (cffi_type = make_type (module, "refcount.interop.CffiNativeHandle", cffi_slots, handle_type,
+                              sizeof (Handle))) == NULL ||
       (deletable_type = make_type (module, "refcount.interop.DeletableCffiNativeHandle",
-                                   deletable_slots, cffi_type)) == NULL ||
-      (owning_type = make_type (module, "refcount.interop.OwningCffiNativeHandle", owning_slots, cffi_type)) == NULL)
+                                   deletable_slots, cffi_type, sizeof (DeletableHandle))) == NULL ||
+      (owning_type = make_type (module, "refcount.interop.OwningCffiNativeHandle", owning_slots, cffi_type,
+                                sizeof (Handle))) == NULL)
     goto fail;
 
   default_set_handle = method_of (handle_type, str_set_handle);

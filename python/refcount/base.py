@@ -1,11 +1,11 @@
 """Base classes: a reference counter, and a handle to a native resource.
 
-Both are types of the native core (`refcount/_core.c`): a handle holds one
-GObject of the refcount C library, whose counter and release it uses, and
-releases it from its finalizer (PEP 442) with `self` intact. Subclasses say
+Both are types of the native core (`refcount/_core.c`): a handle counts with
+the refcount C library's state word (RcCounter) and gets a GObject of that
+library when C code needs one (as_gobject(), add_dependency()); it is
+released from its finalizer (PEP 442) with `self` intact. Subclasses say
 which handles are valid (`_is_valid_handle`) and how to release one
-(`_release_handle`); the C library runs the release exactly once, even with
-threads.
+(`_release_handle`); the release runs exactly once, even with threads.
 """
 
 import atexit
