@@ -702,14 +702,6 @@ new_native (Handle *self,
  * every handle gets its GObject at once, to be listed. */
 static int tracking_live_handles;
 
-/* Whether a handle counts by itself (with an RcCounter, the C library's
- * own state word) until C code needs its GObject. */
-static int
-can_be_lite (void)
-{
-  return !tracking_live_handles;
-}
-
 /* A DeletableCffiNativeHandle's release function, read once per
  * __init__: its address when it is native (cffi, ctypes or an int) and
  * pyrefcount's _release_handle is used, and a pin on its library. */
@@ -889,29 +881,13 @@ again:
   return 0;
 }
 
-/* A handle's GObject for a pointer (NULL: none yet), or its own count if
- * it can do without one. */
+/* A handle without a handle object yet, counting prior + 1. */
 static int
-make_native (Handle *self,
-             Kind    kind,
-             void   *pointer,
-             int     prior,
-             int     force_python)
+init_unset (Handle *self,
+            int     prior)
 {
-  GObject *native;
-
-  if (pointer == NULL && can_be_lite ())
-    {
-      lite_init (self, prior, FALSE);
-      return 0;
-    }
-  native = new_native (self, kind, pointer, prior, force_python);
-  if (native == NULL)
-    return -1;
-  drop_native (self, TRUE);
-  self->native = native;
-  self->lite = 0;
-  return 0;
+  lite_init (self, prior, FALSE);
+  return tracking_live_handles ? materialize (self) : 0;
 }
 
 /* pyrefcount's _set_handle(): vets the handle, then holds it with a count
@@ -925,9 +901,7 @@ set_handle (Handle   *self,
   unsigned int flags = flags_of (self);
   Kind kind = (Kind) (flags >> KIND_SHIFT);
   RcNativeHandle *native = native_handle_of (self);
-  void *pointer;
   int valid;
-  int force_python = 0;
 
   if (kind != KIND_HANDLE && (flags & DEFAULT_IS_VALID) != 0)
     valid = is_cdata (handle);
@@ -948,28 +922,6 @@ set_handle (Handle   *self,
       return -1;
     }
 
-  if (self->native == NULL && can_be_lite ())
-    {
-      lite_init (self, prior, TRUE);
-      goto done;
-    }
-
-  if (address_of (handle, &pointer) < 0)
-    {
-      /* An object without an address (that a subclass accepts). */
-      if (!PyErr_ExceptionMatches (PyExc_TypeError) && !PyErr_ExceptionMatches (PyExc_ValueError))
-        return -1;
-      PyErr_Clear ();
-      pointer = NULL;
-    }
-  if (pointer == NULL)
-    {
-      /* Only Python code can release what has no address: a
-       * Python-released GObject, with a placeholder pointer. */
-      force_python = 1;
-      pointer = &no_address_placeholder;
-    }
-
   if (native != NULL && self->escaped && !rc_native_handle_is_disposed (native))
     {
       PyErr_SetString (PyExc_RuntimeError,
@@ -978,25 +930,10 @@ set_handle (Handle   *self,
       return -1;
     }
 
-  if (native != NULL && !self->escaped && (!force_python || IS_PY_RELEASED (native)) &&
-      rc_native_handle_get_handle (native) == NULL && rc_native_handle_is_disposed (native))
-    {
-      /* The GObject made by __init__ without a pointer takes this one
-       * (refused if it was released: then a new one is made). */
-      GError *error = NULL;
-
-      if (rc_native_handle_set_handle (native, pointer, prior, &error))
-        goto done;
-      g_clear_error (&error);
-    }
-
-  if (make_native (self, kind, pointer, prior, force_python) < 0)
-    return -1;
-
-done:
+  lite_init (self, prior, TRUE);
   Py_INCREF (handle);
   Py_XSETREF (self->handle, handle);
-  return 0;
+  return tracking_live_handles ? materialize (self) : 0;
 }
 
 /* The __init__ of every handle class: the arguments differ, the steps do
@@ -1025,15 +962,14 @@ init_handle (Handle   *self,
         return -1;
     }
 
-  /* With pyrefcount's _set_handle(), the GObject is made with its pointer
-   * in one step. */
+  /* With pyrefcount's _set_handle(), in one step. */
   if (handle != Py_None && self->native == NULL &&
       (flags_of (self) & DEFAULT_SET_HANDLE) != 0)
     return set_handle (self, handle, prior);
 
-  /* Otherwise first without a pointer: its count is prior + 1 as in
+  /* Otherwise first without a handle: its count is prior + 1 as in
    * pyrefcount, until a handle is set. */
-  if (make_native (self, kind, NULL, prior, FALSE) < 0)
+  if (init_unset (self, prior) < 0)
     return -1;
   if (handle == Py_None)
     return 0;
@@ -1445,7 +1381,7 @@ handle_set_handle_method (Handle    *self,
     return NULL;
   if (check_counting_arguments (prior_obj, NULL, &prior) < 0)
     return NULL;
-  if (self->native == NULL && !self->lite && make_native (self, kind_of (self), NULL, prior, FALSE) < 0)
+  if (self->native == NULL && !self->lite && init_unset (self, prior) < 0)
     return NULL;
   if (set_handle (self, handle, prior) < 0)
     return NULL;
