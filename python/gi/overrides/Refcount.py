@@ -498,8 +498,12 @@ def _keep_dependency(owner, dependency):
 def _give_back_dependencies(owner, _pspec):
     """notify::disposed of a handle that keeps the Python objects of its
     dependencies: its release is about to release them and drop the C edges,
-    so it lets go of them (a dependency nobody else holds is then released
-    as PyGObject's next wrapper of it, with the same attributes)."""
+    so it lets go of them. (Under PyGObject >= 3.55, a dependency that
+    nobody else holds then dies first, and its release runs on a new
+    wrapper with the same attributes. When the owner's release comes from
+    the dispose of its last reference, GObject holds the notification back,
+    and the dependency dies with the owner's dict, after its edge: its
+    release runs on it.)"""
     owner.__dict__.pop(_KEPT_DEPENDENCIES, None)
 
 
