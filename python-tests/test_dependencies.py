@@ -327,6 +327,45 @@ def test_the_owner_keeps_the_dependency_object_alive(freed_log):
     assert lib.rc_tn_misuse_count() == 0
 
 
+def test_the_dependency_object_is_given_back_with_the_owners_release(freed_log):
+    """The owner holds its dependency's Python object only as long as the C
+    edge: released while Python still holds the owner, it lets go of it at
+    once, and the dependency nobody else holds is released right after."""
+    dog_ptr = new_dog(b"Handed back")
+    owner_ptr = new_owner(dog_ptr)
+    dog = LoggedHandle(dog_ptr, "DOG_PTR", "dog")
+    alive = weakref.ref(dog)
+    owner = LoggedHandle(owner_ptr, "OWNER_PTR", "owner")
+    owner.add_dependency(dog)
+    del dog
+    gc.collect()
+    assert alive() is not None
+    owner.release()
+    assert alive() is None
+    assert owner.get_dependencies() == []
+    assert [tag for tag, _ in RELEASES] == ["owner", "dog"]
+    assert freed_log.addresses() == [address_of(owner_ptr), address_of(dog_ptr)]
+    assert lib.rc_tn_misuse_count() == 0
+
+
+def test_a_refused_dependency_object_is_not_kept(freed_log):
+    """A dependency the owner refuses (here: a cycle) is not held by it."""
+    a = LoggedHandle(new_dog(b"A"), "A_PTR", "a")
+    b = LoggedHandle(new_dog(b"B"), "B_PTR", "b")
+    a.add_dependency(b)
+    alive = weakref.ref(a)
+    with pytest.raises(GLib.Error) as info:
+        b.add_dependency(a)
+    assert_rc_error(info, Refcount.Error.CYCLE)
+    del info
+    del a
+    gc.collect()
+    assert alive() is None
+    assert [tag for tag, _ in RELEASES] == ["a"]
+    del b
+    assert [tag for tag, _ in RELEASES] == ["a", "b"]
+
+
 def test_release_code_of_the_owner_uses_its_dependency(freed_log):
     """The point of the feature: the owner's release code may still use what
     it depends on, whoever drops what first."""

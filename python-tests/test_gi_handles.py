@@ -603,6 +603,7 @@ def test_native_release_functions_release_natively(kind, ctypes_lib, freed_log):
     assert h.disposed is True
 
 
+@pytest.mark.traces
 @pytest.mark.parametrize("kind", ["cffi function", "ctypes function", "cffi address", "ctypes address"])
 def test_native_release_functions_never_enter_python(kind, ctypes_lib):
     release = native_release_kinds(ctypes_lib)[kind]
@@ -639,6 +640,7 @@ def test_handle_made_by_gobject_new_without_release_function_is_reported():
     lib.rc_tn_release(dog)
 
 
+@pytest.mark.traces
 def test_python_release_callable_enters_python_as_the_tracer_sees():
     # Shows that the tracer of the previous test does see a Python release.
     calls = []

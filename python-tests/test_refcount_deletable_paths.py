@@ -278,6 +278,7 @@ def python_calls():
     finally:
         sys.setprofile(previous)
 
+@pytest.mark.traces
 @pytest.mark.parametrize("name", NATIVE_ROUTE_NAMES)
 def test_release_of_a_native_route_enters_no_python_code_of_the_package(name):
     make = ROUTES[name][1]
@@ -290,6 +291,7 @@ def test_release_of_a_native_route_enters_no_python_code_of_the_package(name):
     assert h.disposed is True
     assert traced.in_package() == [], traced.calls
 
+@pytest.mark.traces
 @pytest.mark.parametrize("name", NATIVE_ROUTE_NAMES)
 def test_collection_of_a_native_route_enters_no_python_code_of_the_package(name):
     make = ROUTES[name][1]
@@ -306,6 +308,7 @@ def test_collection_of_a_native_route_enters_no_python_code_of_the_package(name)
     # once, without waiting for the collector.
     assert alive_after_del == 0
 
+@pytest.mark.traces
 @pytest.mark.parametrize("name", ["base", "plain-subclass", "own-init", "valid-handle-override"])
 def test_construction_of_a_native_route_enters_no_python_code_of_the_package(name):
     make = ROUTES[name][1]
@@ -333,6 +336,7 @@ def test_prior_ref_count_and_a_python_callable_are_taken_by_the_core():
     h.release()
     assert lib.rc_tn_is_alive(dog) == 0
 
+@pytest.mark.traces
 def test_a_python_release_is_seen_by_the_profiler():
     # The profiler of the tests above does see Python release code.
     dog = new_dog()
@@ -836,6 +840,7 @@ def test_void_pointer_as_release_of_the_gi_class_does_not_crash(kind, monkeypatc
     check_void_pointer_release(lambda dog, release: Refcount.DeletableNativeHandle(dog, release, "dog"),
                                kind, monkeypatch, dispose_raises=False)
 
+@pytest.mark.traces
 def test_void_pointer_release_does_not_poison_the_function_type(monkeypatch, freed_log):
     # A `void *` given as release first, then the real function: the
     # function still goes the native way, and the pointer type was not

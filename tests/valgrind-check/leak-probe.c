@@ -82,6 +82,20 @@ probe_int_from_uninitialised_bytes (PyObject *self, PyObject *args)
   return result;
 }
 
+/* Bytes the interpreter allocates for the extension and nobody writes: the
+ * interpreter alone reads them when Python code compares them, so only the
+ * value's origin names the extension. */
+static PyObject *
+probe_uninitialised_bytes (PyObject *self, PyObject *args)
+{
+  PyObject *bytes = PyBytes_FromStringAndSize (NULL, 8);
+
+  /* (A store after the call: no tail call hides this frame from the
+   * allocation's stack.) */
+  probe_sink = bytes;
+  return bytes;
+}
+
 /* Calls a Python callable from the extension, as the accelerator calls
  * release functions. */
 static PyObject *
@@ -95,6 +109,7 @@ static PyMethodDef probe_methods[] = {
   { "leak_handle", probe_leak_handle, METH_NOARGS, NULL },
   { "branch_on_uninitialised", probe_branch_on_uninitialised, METH_NOARGS, NULL },
   { "int_from_uninitialised_bytes", probe_int_from_uninitialised_bytes, METH_NOARGS, NULL },
+  { "uninitialised_bytes", probe_uninitialised_bytes, METH_NOARGS, NULL },
   { "call", probe_call, METH_O, NULL },
   { NULL, NULL, 0, NULL },
 };

@@ -47,7 +47,7 @@ kinds.
    leaves part of it, tool_versions, unwritten and branches on it at every
    later instrumentation; the code may run under a call from an extension).
    Memcheck must say where the value came from (--track-origins=yes, which
-   the valgrind setup turns on under Python 3.14), and:
+   doubles the run time: see "Origins" below), and:
      - the conditional jump is in the Python binary or libpython (its
        innermost frame);
      - the value was created by a heap allocation whose stack reads the
@@ -66,6 +66,17 @@ kinds.
 
 Any other error counts: one with a frame in librefcount, the accelerator,
 PyGObject (but for rule 2), GLib, the test library, an unknown frame.
+
+Origins: an uninitialised value is judged with its origin, whichever rule
+applies (rule 1 then asks the origin's stack too to lie wholly inside the
+interpreter). When the valgrind options do not track origins and memcheck
+reports an uninitialised value in a run that nothing else fails, the
+program runs again with --track-origins=yes, and that second run is judged
+as a whole, its exit status included: a program that makes the interpreter
+read no uninitialised value (most runs: none that instruments no code) runs
+once, at twice the speed, and one that does is judged as if origins were
+always tracked. A first run that fails, or that has other errors that
+count, is judged as it is.
 
 Each process valgrind follows writes its own report (a child forked without
 exec included); the program's own report must be complete. The exit status
@@ -268,8 +279,24 @@ def read_errors(path):
     return errors, complete
 
 
-def main():
-    valgrind, program = split_command(sys.argv[1:])
+UNINITIALISED_KINDS = ("UninitCondition", "UninitValue")
+
+
+class Run:
+    """One run of the program under valgrind, judged."""
+
+    def __init__(self):
+        self.status = 0
+        self.counted = []
+        self.left_out = 0
+        self.init_left_out = 0
+        self.uninit_left_out = 0
+        self.uninitialised = 0  # uninitialised values seen, whatever the rule
+        self.problem = None  # why the run cannot be judged
+
+
+def run_and_judge(valgrind, program):
+    run = Run()
     with tempfile.TemporaryDirectory(prefix="valgrind-check.") as tmp:
         keep = os.environ.get("VALGRIND_CHECK_KEEP")
         if keep:
@@ -277,49 +304,64 @@ def main():
             tmp = tempfile.mkdtemp(prefix="valgrind-check.", dir=keep)
         command = valgrind + ["--xml=yes", f"--xml-file={tmp}/memcheck.%p.xml"] + program
         child = subprocess.Popen(command)
-        status = child.wait()
-        if status < 0:  # killed by a signal, as a shell would say it
-            status = 128 - status
+        run.status = child.wait()
+        if run.status < 0:  # killed by a signal, as a shell would say it
+            run.status = 128 - run.status
         own_report = f"memcheck.{child.pid}.xml"
-        counted = []
-        left_out = 0
-        init_left_out = 0
-        uninit_left_out = 0
         files = sorted(os.listdir(tmp))
         if own_report not in files:
-            print("valgrind-check: valgrind wrote no report", file=sys.stderr)
-            return status or 1
+            run.problem = "valgrind wrote no report"
+            return run
         for name in files:
             errors, complete = read_errors(os.path.join(tmp, name))
             if not complete and name == own_report:
-                print(f"valgrind-check: the report of the program itself is unfinished ({name})",
-                      file=sys.stderr)
-                return status or 1
+                run.problem = f"the report of the program itself is unfinished ({name})"
+                return run
             for error in errors:
+                if frame_text(error, "kind") in UNINITIALISED_KINDS:
+                    run.uninitialised += 1
                 if wholly_interpreter(error):
-                    left_out += 1
+                    run.left_out += 1
                 elif extension_init_leak(error):
-                    init_left_out += 1
+                    run.init_left_out += 1
                 elif interpreter_uninitialised(error):
-                    uninit_left_out += 1
+                    run.uninit_left_out += 1
                 else:
-                    counted.append(error)
+                    run.counted.append(error)
+    return run
 
-    if left_out:
-        print(f"valgrind-check: {left_out} error context(s) wholly inside the Python interpreter left out",
+
+def tracks_origins(valgrind):
+    return any(option in ("--track-origins=yes", "--track-origins=y") for option in valgrind)
+
+
+def main():
+    valgrind, program = split_command(sys.argv[1:])
+    run = run_and_judge(valgrind, program)
+    if (run.problem is None and run.status == 0 and run.uninitialised and not tracks_origins(valgrind)
+            and all(frame_text(e, "kind") in UNINITIALISED_KINDS for e in run.counted)):
+        print(f"valgrind-check: {run.uninitialised} uninitialised value(s) to judge by their origin: "
+              "the program runs again with --track-origins=yes", file=sys.stderr)
+        run = run_and_judge(valgrind + ["--track-origins=yes"], program)
+    if run.problem is not None:
+        print(f"valgrind-check: {run.problem}", file=sys.stderr)
+        return run.status or 1
+
+    if run.left_out:
+        print(f"valgrind-check: {run.left_out} error context(s) wholly inside the Python interpreter left out",
               file=sys.stderr)
-    if init_left_out:
-        print(f"valgrind-check: {init_left_out} leak(s) of the interpreter's made while a third-party "
+    if run.init_left_out:
+        print(f"valgrind-check: {run.init_left_out} leak(s) of the interpreter's made while a third-party "
               "extension module initialised left out", file=sys.stderr)
-    if uninit_left_out:
-        print(f"valgrind-check: {uninit_left_out} uninitialised value(s) the interpreter allocated and "
+    if run.uninit_left_out:
+        print(f"valgrind-check: {run.uninit_left_out} uninitialised value(s) the interpreter allocated and "
               "read itself left out", file=sys.stderr)
-    for error in counted:
+    for error in run.counted:
         print("valgrind-check: " + describe(error), file=sys.stderr)
-    if counted:
-        print(f"valgrind-check: {len(counted)} error context(s) that count", file=sys.stderr)
-        return status or 1
-    return status
+    if run.counted:
+        print(f"valgrind-check: {len(run.counted)} error context(s) that count", file=sys.stderr)
+        return run.status or 1
+    return run.status
 
 
 if __name__ == "__main__":

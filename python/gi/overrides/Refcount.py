@@ -415,7 +415,9 @@ class NativeHandle(Refcount.NativeHandle, ReferenceCounter):
 
         This handle holds one reference on `dependency` (and the object)
         and releases it right after its own release: the owner declares the
-        dog it uses. Raises TypeError for anything but a handle, GLib.Error
+        dog it uses. A dependency of a Python subclass (its release is Python
+        code) is kept as this very Python object, attributes and all, until
+        then. Raises TypeError for anything but a handle, GLib.Error
         (Refcount.Error.CYCLE, Refcount.Error.DISPOSED) when refused.
         """
         dependency = _gobject_of(dependency)
@@ -423,9 +425,15 @@ class NativeHandle(Refcount.NativeHandle, ReferenceCounter):
             raise TypeError(
                 f"A dependency must be a Refcount.NativeHandle; got '{type(dependency).__name__}'"
             )
-        # Giving back the reference it held for the call may release this
-        # handle, when another thread dropped the last one meanwhile.
-        return _call_reraising(lambda handle: _raw.add_dependency(handle, dependency), self)
+        kept = _keep_dependency(self, dependency)
+        try:
+            # Giving back the reference it held for the call may release this
+            # handle, when another thread dropped the last one meanwhile.
+            return _call_reraising(lambda handle: _raw.add_dependency(handle, dependency), self)
+        except BaseException:
+            if kept is not None:
+                kept.remove(dependency)
+            raise
 
     def get_dependencies(self):
         """The dependencies, in the order they were added (the refcount
@@ -459,6 +467,53 @@ class NativeHandle(Refcount.NativeHandle, ReferenceCounter):
         return _raw.to_string(self)
 
     __repr__ = __str__
+
+
+# The Python objects of the dependencies a handle keeps (see
+# _keep_dependency()), in its instance dict.
+_KEPT_DEPENDENCIES = "_rc_kept_dependencies"
+_kept_lock = threading.Lock()
+
+
+def _keep_dependency(owner, dependency):
+    """Makes `owner` hold the Python object of `dependency` until its release
+    drops its dependencies; returns the list that holds it, or None.
+
+    The C edge holds the GObject, not its Python object: PyGObject >= 3.55
+    has no toggle references, and drops the wrapper of an object that C code
+    holds as soon as Python does (it keeps the instance dict for the next
+    wrapper), so a weak reference to the dependency would die and
+    get_dependencies() would give another object. Only a dependency whose
+    release is Python code on self needs to be this very object; others are
+    left to PyGObject. The list is in the owner's instance dict, where the
+    garbage collector sees it, and it goes with the owner's release (the
+    notification of `disposed`, right before the dependencies are released)
+    or, at the latest, with the owner's dict."""
+    if not _release_needs_self(type(dependency)):
+        return None
+    with _kept_lock:
+        kept = owner.__dict__.get(_KEPT_DEPENDENCIES)
+        if kept is None:
+            kept = []
+            # An attribute set (not a dict item): PyGObject < 3.55 keeps the
+            # wrapper of an object with attributes, and its dict, while C
+            # holds the object.
+            setattr(owner, _KEPT_DEPENDENCIES, kept)
+            owner.connect("notify::disposed", _give_back_dependencies)
+        kept.append(dependency)
+    return kept
+
+
+def _give_back_dependencies(owner, _pspec):
+    """notify::disposed of a handle that keeps the Python objects of its
+    dependencies: its release is about to release them and drop the C edges,
+    so it lets go of them. (Under PyGObject >= 3.55, a dependency that
+    nobody else holds then dies first, and its release runs on a new
+    wrapper with the same attributes. When the owner's release comes from
+    the dispose of its last reference, GObject holds the notification back,
+    and the dependency dies with the owner's dict, after its edge: its
+    release runs on it.)"""
+    owner.__dict__.pop(_KEPT_DEPENDENCIES, None)
 
 
 def _python_release(self):
