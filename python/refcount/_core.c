@@ -930,6 +930,16 @@ set_handle (Handle   *self,
       return -1;
     }
 
+  /* A native release reads the handle's address without entering Python:
+   * cffi is asked about a new ctype here, once, rather than then. */
+  if (kind == KIND_DELETABLE && AS_DELETABLE (self)->release_address != NULL)
+    {
+      void *ignored;
+
+      if (address_of (handle, &ignored) < 0)
+        PyErr_Clear ();
+    }
+
   lite_init (self, prior, TRUE);
   Py_INCREF (handle);
   Py_XSETREF (self->handle, handle);
