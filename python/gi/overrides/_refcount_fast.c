@@ -19,6 +19,10 @@
  * anything else to the Python code it stands for. Refcount.py falls back to
  * the GI path when this module cannot be imported (or with
  * RC_PYTHON_NO_FAST=1).
+ *
+ * Of PyGObject it uses what pygobject.h offers to C modules: the wrapper's
+ * obj and inst_dict, pygobject_register_wrapper(), pygobject_get(); not
+ * its private_flags (nor anything else PyGObject keeps to itself).
  */
 
 #define G_LOG_DOMAIN "Refcount"
@@ -635,7 +639,10 @@ fast_release_on_del (PyObject *self,
       Py_RETURN_NONE;
     }
 
-  if (dict == NULL || (gself->private_flags.flags & PYGOBJECT_USING_TOGGLE_REF) != 0)
+  /* (A wrapper that PyGObject < 3.55 switched to a toggle reference does
+   * not get here: while C holds the GObject, the toggle reference holds the
+   * wrapper. PyGObject >= 3.55 has no toggle references.) */
+  if (dict == NULL)
     Py_RETURN_NONE;
 
   /* PyGObject switches to a toggle reference when an attribute creates
