@@ -72,6 +72,10 @@ CASES = (
     ("reference_count", "6 reference_count", 300_000, 1.0, None),
     ("add_ref_release", "7 add_ref()+release()", 150_000, 0.7, None),
     ("memory", "8 bytes per live handle", None, 1.0, None),
+    # The GI layer alone: what case 2's GI form costs before any refcount
+    # code, a plain GObject subclass created and dropped with the same
+    # malloc(16) and free(); its ratio is to pyrefcount's case 2.
+    ("gi_floor", "9 GI floor of case 2", 30_000, None, 1.5),
 )
 CASE_NAMES = tuple(case[0] for case in CASES)
 
@@ -222,7 +226,7 @@ def gi_cases(ffi, libc, native):
     import gi
 
     gi.require_version("Refcount", "1.0")
-    from gi.repository import Refcount
+    from gi.repository import GObject, Refcount
 
     class CustomHandle(Refcount.NativeHandle):
         def __init__(self, pointer, prior_ref_count=0):
@@ -281,8 +285,17 @@ def gi_cases(ffi, libc, native):
             handle = Refcount.DeletableNativeHandle(libc.malloc(16), libc.free)
             del handle
 
+    class Plain(GObject.Object):
+        pass
+
+    def gi_floor(n):
+        for _ in range(n):
+            plain = Plain()
+            libc.free(libc.malloc(16))
+            del plain
+
     return {"readme": readme, "subclass": subclass, "owning": owning, "deletable": deletable,
-            "make": lambda: FreeHandle(libc.malloc(16))}
+            "gi_floor": gi_floor, "make": lambda: FreeHandle(libc.malloc(16))}
 
 
 def call_loops(handle):
@@ -374,6 +387,8 @@ def run_child(layer, case, pyrefcount_src):
         libc = ffi.dlopen(None)
         cases = package_cases(ffi, libc, native)
     result["accelerator"] = "gi.overrides._refcount_fast" in sys.modules
+    if case not in cases:
+        raise ChildFailure(f"case {case} is not measured on layer {layer}")
 
     # The cycle collector stays on while timing, as in a program: a layer
     # whose handles only it frees pays for that here.
@@ -528,6 +543,8 @@ def main(argv):
             for layer in layers:
                 if (layer, case[0]) in failures or (case[0] == "memory" and round_index >= MEMORY_ROUNDS):
                     continue
+                if case[0] == "gi_floor" and layer != "gi":
+                    continue
                 result, stderr = spawn(layer, case[0], pyrefcount_src)
                 if result is None:
                     print(f"FAILED: {stderr}")
@@ -561,7 +578,7 @@ def main(argv):
     print(header)
     print("-" * len(header))
     for name, title, _, target, gi_target in cases:
-        base = value("pyrefcount", name)
+        base = value("pyrefcount", "subclass" if name == "gi_floor" else name)
         ours = value("refcount", name)
         ratio, goal, verdict = fmt_ratio(ours, base, target)
         if base is None and ours is not None:
@@ -579,6 +596,8 @@ def main(argv):
     for name, title, _, _, _ in cases:
         for layer in layers:
             rounds = results.get((layer, name), [])
+            if not rounds and name == "gi_floor":
+                continue
             if name == "memory":
                 text = ", ".join(f"{r['py_bytes']:.0f}+{r['c_bytes']:.0f}" for r in rounds)
             else:
