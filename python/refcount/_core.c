@@ -268,6 +268,22 @@ address_of (PyObject *obj,
   return 0;
 }
 
+/* address_of() for a handle object that may have no address (a
+ * subclass's _is_valid_handle may accept one): NULL then, for its
+ * TypeError or ValueError; -1 for any other error. */
+static int
+address_or_null (PyObject *obj,
+                 void    **address)
+{
+  if (address_of (obj, address) == 0)
+    return 0;
+  *address = NULL;
+  if (!PyErr_ExceptionMatches (PyExc_TypeError) && !PyErr_ExceptionMatches (PyExc_ValueError))
+    return -1;
+  PyErr_Clear ();
+  return 0;
+}
+
 /* The address of a native release function; NULL without an exception for
  * a Python callable. */
 static int
@@ -592,6 +608,15 @@ type_id_string (Handle *self)
     ? PyUnicode_AsUTF8 (self->type_id) : NULL;
 }
 
+/* The type id, or "(none)", for messages. */
+static const char *
+type_id_or_none (Handle *self)
+{
+  const char *type_id = type_id_string (self);
+
+  return type_id != NULL ? type_id : "(none)";
+}
+
 static Kind
 kind_of (Handle *self)
 {
@@ -776,8 +801,7 @@ lite_run_release (Handle *self)
   if (!released)
     g_warning ("Failed to release native handle of type id \"%s\" (%s %p): "
                "it is kept, and a later release may retry",
-               type_id_string (self) != NULL ? type_id_string (self) : "(none)",
-               Py_TYPE (self)->tp_name, (void *) self);
+               type_id_or_none (self), Py_TYPE (self)->tp_name, (void *) self);
 }
 
 static void
@@ -819,15 +843,10 @@ again:
   kind = (Kind) (flags_of (self) >> KIND_SHIFT);
   handle = self->handle;
   Py_XINCREF (handle);
-  if (handle != NULL && address_of (handle, &address) < 0)
+  if (handle != NULL && address_or_null (handle, &address) < 0)
     {
-      if (!PyErr_ExceptionMatches (PyExc_TypeError) && !PyErr_ExceptionMatches (PyExc_ValueError))
-        {
-          Py_DECREF (handle);
-          return -1;
-        }
-      PyErr_Clear ();
-      address = NULL;
+      Py_DECREF (handle);
+      return -1;
     }
   Py_XDECREF (handle);
   if (!self->lite || handle != self->handle)
@@ -1258,16 +1277,9 @@ handle_get_address (Handle *self,
   RcNativeHandle *native = native_handle_of (self);
   void *pointer = native != NULL ? rc_native_handle_get_handle (native) : NULL;
 
-  if (self->lite && self->handle != NULL && !rc_counter_is_disposed (&self->counter))
-    {
-      if (address_of (self->handle, &pointer) < 0)
-        {
-          if (!PyErr_ExceptionMatches (PyExc_TypeError) && !PyErr_ExceptionMatches (PyExc_ValueError))
-            return NULL;
-          PyErr_Clear ();
-          pointer = NULL;
-        }
-    }
+  if (self->lite && self->handle != NULL && !rc_counter_is_disposed (&self->counter) &&
+      address_or_null (self->handle, &pointer) < 0)
+    return NULL;
   if (pointer == NULL || pointer == (void *) &no_address_placeholder)
     Py_RETURN_NONE;
   return PyLong_FromVoidPtr (pointer);
@@ -1284,15 +1296,16 @@ handle_acquire (Handle   *self,
 
   if (self->lite)
     {
+      gboolean open;
+
       if (rc_counter_add_ref (&self->counter))
         return handle_get_handle (self, NULL);
-      g_set_error (&error, RC_ERROR, RC_ERROR_DISPOSED,
-                   rc_counter_is_open (&self->counter)
-                     ? "Reference count of the handle of type id \"%s\" would overflow"
-                     : "The native handle of type id \"%s\" is disposed",
-                   type_id_string (self) != NULL ? type_id_string (self) : "(none)");
-      if (rc_counter_is_open (&self->counter))
-        error->code = RC_ERROR_FAILED;
+      /* As rc_native_handle_acquire() words it. */
+      open = rc_counter_is_open (&self->counter);
+      g_set_error (&error, RC_ERROR, open ? RC_ERROR_FAILED : RC_ERROR_DISPOSED,
+                   open ? "Reference count of the handle of type id \"%s\" would overflow"
+                        : "The native handle of type id \"%s\" is disposed",
+                   type_id_or_none (self));
       pyg_error_check (&error);
       return NULL;
     }
