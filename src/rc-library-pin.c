@@ -43,8 +43,16 @@ struct _RcLibraryPin
 };
 
 /* A POSIX mutex rather than GMutex, whose futex ThreadSanitizer cannot see:
- * it checks what the lock guards. */
-static pthread_mutex_t pin_lock = PTHREAD_MUTEX_INITIALIZER;
+ * it checks what the lock guards. It guards the records and every link map
+ * that this file reads or frees: the look-ups by address, the reads of a
+ * map's fields and the dlopen() of the first handle, and the dlclose() of
+ * the last, which may unload the object and free its map. The dynamic
+ * linker orders its own calls with a lock ThreadSanitizer does not see
+ * either, so a map read by one thread and freed by another's dlclose()
+ * would look unordered unless both ran under this lock. Recursive: the
+ * dlclose() runs the object's destructors in this thread, and they may
+ * make or release handles of their own. */
+static pthread_mutex_t pin_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 /* function address -> RcLibraryPin; records are never freed (a program has
  * a bounded number of release functions), so pointers to them stay valid. */
 static GHashTable *pins;
@@ -324,12 +332,11 @@ _rc_library_pin_release (RcLibraryPin *pin)
   pthread_mutex_lock (&pin_lock);
   if (g_atomic_int_dec_and_test (&pin->live))
     dl_handle = g_steal_pointer (&pin->dl_handle);
-  pthread_mutex_unlock (&pin_lock);
-
-  /* Outside the lock: unloading runs the object's destructors, which may
-   * release handles of their own. */
+  /* Under the lock (see pin_lock), after the record is settled: the
+   * destructors that unloading runs re-enter it in this thread. */
   if (dl_handle != NULL)
     dlclose (dl_handle);
+  pthread_mutex_unlock (&pin_lock);
 }
 
 /**
@@ -373,7 +380,9 @@ rc_library_pin_acquire (gconstpointer function)
  * @pin: (nullable): a pin from rc_library_pin_acquire(), or %NULL
  *
  * Gives the pin back: the last one of a shared object lets it unload, if
- * the program closed it meanwhile.
+ * the program closed it meanwhile. The object's destructors then run in
+ * this thread, before this returns; they may make and release handles, but
+ * must not wait for another thread that does.
  */
 void
 rc_library_pin_release (RcLibraryPin *pin)

@@ -409,6 +409,86 @@ test_reload (void)
   state_assert_all_released (&state);
 }
 
+/* Unloading runs the object's destructors in the thread that gave back the
+ * last pin, and they may make and release handles of their own: the pin
+ * records are re-entered from there (their lock is held across the
+ * dlclose ()), without deadlock and with the records right. */
+
+/* A release function of this program that no other test uses: its first
+ * handle goes through the records' look-up and first-handle paths. */
+static void
+release_from_unload (gpointer dog)
+{
+  rc_tn_release (dog);
+}
+
+typedef struct
+{
+  int calls;
+  gboolean was_loaded;
+  gpointer dog;
+} UnloadHook;
+
+static void
+on_unload (void *data)
+{
+  UnloadHook *hook = data;
+  RcNativeHandle *h;
+  RcLibraryPin *pin;
+
+  hook->calls++;
+  hook->dog = rc_tn_dog_new ("Fido");
+  h = RC_NATIVE_HANDLE (rc_deletable_native_handle_new_native (hook->dog, (gpointer) release_from_unload,
+                                                               DOG_TYPE_ID));
+  g_object_unref (h);
+  /* a function of this program needs no pin, even from here */
+  pin = rc_library_pin_acquire ((gconstpointer) release_from_unload);
+  g_assert_null (pin);
+}
+
+static void
+test_unload_reenters (void)
+{
+  State state;
+  Lib lib;
+  UnloadHook hook = { 0, };
+  void (*set_unload_hook) (void (*) (void *), void *);
+  gpointer dog;
+  RcNativeHandle *h;
+
+  state_begin (&state);
+  lib_open (&lib);
+  set_unload_hook = lib_symbol (&lib, "rc_tu_set_unload_hook");
+  set_unload_hook (on_unload, &hook);
+  dog = rc_tn_dog_new ("Rex");
+  h = RC_NATIVE_HANDLE (rc_deletable_native_handle_new_native (dog, lib.dog_release, DOG_TYPE_ID));
+  lib_close (&lib);
+  g_assert_true (lib_is_loaded ());
+  g_assert_cmpint (hook.calls, ==, 0);
+
+  /* the last pin goes with the handle: the object unloads, its
+   * destructor makes and releases a handle in this thread */
+  g_object_unref (h);
+  g_assert_false (rc_tn_is_alive (dog));
+  g_assert_cmpint (hook.calls, ==, 1);
+  g_assert_nonnull (hook.dog);
+  g_assert_false (rc_tn_is_alive (hook.dog));
+  g_assert_false (lib_is_loaded ());
+  g_assert_cmpint (rc_tn_misuse_count (), ==, 0);
+
+  /* the records still work: loaded again, pinned and unloaded again, with
+   * no hook this time (the object forgot it) */
+  lib_open (&lib);
+  dog = rc_tn_dog_new ("Rex");
+  h = RC_NATIVE_HANDLE (rc_deletable_native_handle_new_native (dog, lib.dog_release, DOG_TYPE_ID));
+  lib_close (&lib);
+  g_assert_true (lib_is_loaded ());
+  g_object_unref (h);
+  g_assert_false (lib_is_loaded ());
+  g_assert_cmpint (hook.calls, ==, 1);
+  state_assert_all_released (&state);
+}
+
 /* --- threads: handles over the library released and created by 8 threads --- */
 
 #define N_THREADS 8
@@ -542,6 +622,7 @@ main (int   argc,
   g_test_add_func ("/library-lifetime/never-set", test_never_set);
   g_test_add_func ("/library-lifetime/many-handles", test_many_handles);
   g_test_add_func ("/library-lifetime/reload", test_reload);
+  g_test_add_func ("/library-lifetime/unload-reenters", test_unload_reenters);
   g_test_add_func ("/library-lifetime/threads", test_threads);
 
   return g_test_run ();

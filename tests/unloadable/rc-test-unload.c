@@ -22,6 +22,11 @@
 RC_TU_API void rc_tu_dog_release (void *dog);
 RC_TU_API void rc_tu_release_with_data (void *handle, void *user_data);
 RC_TU_API void rc_tu_notify (void *data);
+RC_TU_API void rc_tu_set_unload_hook (void (*hook) (void *data), void *data);
+
+/* Called by the object's destructor, when it is unloaded. */
+static void (*unload_hook) (void *data);
+static void *unload_hook_data;
 
 /* A native release function, `void f (void *)`: gives the dog back. */
 void
@@ -46,4 +51,22 @@ rc_tu_notify (void *data)
 {
   if (data != NULL)
     __atomic_add_fetch ((int *) data, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Sets a function that the object's destructor calls when it is unloaded
+ * (NULL for none): a test makes and releases handles from there, in the
+ * thread that unloads it. Forgotten with the object. */
+void
+rc_tu_set_unload_hook (void (*hook) (void *data),
+                       void  *data)
+{
+  unload_hook = hook;
+  unload_hook_data = data;
+}
+
+__attribute__((destructor)) static void
+run_unload_hook (void)
+{
+  if (unload_hook != NULL)
+    unload_hook (unload_hook_data);
 }
