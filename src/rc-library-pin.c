@@ -317,7 +317,6 @@ _rc_library_pin_acquire_slow (gconstpointer function)
 void
 _rc_library_pin_release (RcLibraryPin *pin)
 {
-  void *dl_handle = NULL;
   int live;
 
   if (pin == NULL)
@@ -329,13 +328,12 @@ _rc_library_pin_release (RcLibraryPin *pin)
         return;
     }
 
+  /* The dlclose() under the lock (see pin_lock), after the record is
+   * settled: the destructors that unloading runs re-enter it in this
+   * thread. Live went to 1 only with the dlopen() reference it gives back. */
   pthread_mutex_lock (&pin_lock);
   if (g_atomic_int_dec_and_test (&pin->live))
-    dl_handle = g_steal_pointer (&pin->dl_handle);
-  /* Under the lock (see pin_lock), after the record is settled: the
-   * destructors that unloading runs re-enter it in this thread. */
-  if (dl_handle != NULL)
-    dlclose (dl_handle);
+    dlclose (g_steal_pointer (&pin->dl_handle));
   pthread_mutex_unlock (&pin_lock);
 }
 
