@@ -1,22 +1,21 @@
 #!/usr/bin/python3
 """The refcount package and the GI layer against the real pyrefcount 1.2.x.
 
-Each case is run with the same source against three or four layers:
+Each case is run with the same source against two or three layers:
 
 - pyrefcount: the original pure-Python package, from a checkout named by
   RC_BENCH_PYREFCOUNT_SRC (or --pyrefcount-src DIR): its src/ directory,
   which holds the `refcount` package. It is not installable from Debian, and
   this project neither ships nor fetches it.
 - refcount: this project's drop-in `refcount` package (python/refcount/),
-  with its C accelerator;
-- refcount-nofast: the same with RC_PYTHON_NO_FAST=1 (the GI path alone);
+  on its native core;
 - gi: `from gi.repository import Refcount` with its overrides, where the case
   has a natural GI form.
 
 pyrefcount and the drop-in package are both called `refcount`, so every
 (layer, case) runs in a process of its own (`bench-pyrefcount.py --run LAYER
 CASE`), which checks that it imported the `refcount` it was meant to. The
-children run interleaved (pyrefcount, refcount, refcount-nofast, gi, then the
+children run interleaved (pyrefcount, refcount, gi, then the
 next case) for several rounds; the table gives the fastest round (a child
 on this shared machine sometimes runs slower as a whole, which only adds
 time), and every round's number.
@@ -59,7 +58,7 @@ LEAK_CHECK_OPS = 10_000
 MEMORY_ROUNDS = 2  # its numbers hardly change from one process to the next
 MAX_LOOP_NS = (40 if QUICK else 150) * 1_000_000
 
-LAYERS = ("pyrefcount", "refcount", "refcount-nofast", "gi")
+LAYERS = ("pyrefcount", "refcount", "gi")
 
 # name, title, operations per repetition (full run), target ratio of the
 # refcount package to pyrefcount, target ratio of the GI layer to pyrefcount.
@@ -333,8 +332,8 @@ def timed(loop, n):
     start = CLOCK()
     loop(warm_up)
     per_op = (CLOCK() - start) / warm_up
-    # A layer many times slower than the others (refcount-nofast) gets a
-    # shorter loop, so that it does not take most of the run.
+    # A layer many times slower than the others gets a shorter loop, so
+    # that it does not take most of the run.
     n = max(min(n, int(MAX_LOOP_NS / per_op)), n // 20, 1)
     gc.collect()
     samples = []
@@ -386,7 +385,6 @@ def run_child(layer, case, pyrefcount_src):
         ffi.cdef("void *malloc(size_t); void free(void *);")
         libc = ffi.dlopen(None)
         cases = package_cases(ffi, libc, native)
-    result["accelerator"] = "gi.overrides._refcount_fast" in sys.modules
     if case == "gi_floor" and layer != "gi":
         raise ChildFailure(f"case {case} is measured on layer gi only")
 
@@ -486,9 +484,6 @@ def machine_header():
 
 def spawn(layer, case, pyrefcount_src):
     env = dict(os.environ)
-    env.pop("RC_PYTHON_NO_FAST", None)
-    if layer == "refcount-nofast":
-        env["RC_PYTHON_NO_FAST"] = "1"
     args = [sys.executable, os.path.abspath(__file__), "--run", layer, case]
     if pyrefcount_src:
         args += ["--pyrefcount-src", pyrefcount_src]
@@ -552,14 +547,13 @@ def main(argv):
                     continue
                 if stderr:
                     print(f"{layer} {case[0]} (stderr): {stderr}")
-                modules[layer] = (result["module"], result["accelerator"])
+                modules[layer] = result["module"]
                 results.setdefault((layer, case[0]), []).append(result)
         print(f"round {round_index + 1}/{ROUNDS} done after {time.monotonic() - start:.0f} s")
     print()
     for layer in layers:
         if layer in modules:
-            module, accelerator = modules[layer]
-            print(f"{layer:16} {module}{'  (with the C accelerator)' if accelerator else ''}")
+            print(f"{layer:16} {modules[layer]}")
     print()
 
     def value(layer, case):
@@ -574,7 +568,7 @@ def main(argv):
         return min(r["ns"] for r in rounds)
 
     header = (f"{'case':26} {'pyrefcount':>10} {'refcount':>10} {'ratio':>6} {'target':>6} {'':6} "
-              f"{'no-fast':>10} {'ratio':>6} {'gi':>10} {'ratio':>6} {'target':>6}")
+              f"{'gi':>10} {'ratio':>6} {'target':>6}")
     print(header)
     print("-" * len(header))
     for name, title, _, target, gi_target in cases:
@@ -583,11 +577,10 @@ def main(argv):
         ratio, goal, verdict = fmt_ratio(ours, base, target)
         if base is None and ours is not None:
             goal = f"<={target:.1f}"
-        nofast = value("refcount-nofast", name)
         gi_value = value("gi", name)
         gi_ratio, gi_goal, gi_verdict = fmt_ratio(gi_value, base, gi_target)
         print(f"{title:26} {fmt_value(name, base):>10} {fmt_value(name, ours):>10} {ratio:>6} {goal:>6} "
-              f"{verdict:6} {fmt_value(name, nofast):>10} {fmt_ratio(nofast, base)[0]:>6} "
+              f"{verdict:6} "
               f"{fmt_value(name, gi_value):>10} {gi_ratio:>6} {gi_goal:>6} {gi_verdict}".rstrip())
     print()
     print("ns per operation (the fastest round, each round a child's median); ratios to pyrefcount;")

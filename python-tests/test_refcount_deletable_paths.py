@@ -13,10 +13,8 @@ python/refcount/_core.c), of one of two kinds:
 
 A Python callable given as release_native is always called from
 `_release_handle`: an exception there is a failed release, kept and retried,
-as in pyrefcount. The package does not use the overrides' accelerator: both
-modes of the suite (RC_PYTHON_NO_FAST) must give the same results. Every
-lifetime check looks at the native side (the test library's alive flags,
-counts and freed log).
+as in pyrefcount. Every lifetime check looks at the native side (the test
+library's alive flags, counts and freed log).
 """
 
 import contextlib

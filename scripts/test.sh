@@ -1,10 +1,9 @@
 #!/bin/bash
 # Builds refcount from scratch and runs the whole test suite:
-#  1. every suite: C, Python (with the C accelerator and on the GI path
-#     alone), the examples, the gtk-doc coverage check, the installed-prefix
-#     checks in C and Python (a scratch prefix, and the default one used
-#     with no variable set), refcount as a meson subproject, the valgrind
-#     judge's own test;
+#  1. every suite: C, Python, the examples, the gtk-doc coverage check,
+#     the installed-prefix checks in C and Python (a scratch prefix, and
+#     the default one used with no variable set), refcount as a meson
+#     subproject, the valgrind judge's own test;
 #  2. the C suites and the Python suite under valgrind memcheck;
 #  3. the C suites and the Python suite in an AddressSanitizer +
 #     UndefinedBehaviorSanitizer build;
@@ -32,7 +31,7 @@ meson test -C build-test --print-errorlogs --num-processes "$jobs"
 logs+=(build-test/meson-logs/testlog.json)
 
 echo "== valgrind memcheck (build-test/, setup 'valgrind')"
-meson test -C build-test --setup valgrind --suite c --suite python-fast \
+meson test -C build-test --setup valgrind --suite c --suite pytest \
   --print-errorlogs --num-processes "$jobs"
 logs+=(build-test/meson-logs/testlog-valgrind.json)
 
@@ -49,7 +48,7 @@ UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build-asan --suite c --print-errorlogs --num-processes "$jobs"
 cp build-asan/meson-logs/testlog.json build-asan/meson-logs/testlog-c.json
 logs+=(build-asan/meson-logs/testlog-c.json)
-meson test -C build-asan --setup sanitizers --suite python-fast \
+meson test -C build-asan --setup sanitizers --suite pytest \
   --print-errorlogs --num-processes "$jobs"
 logs+=(build-asan/meson-logs/testlog-sanitizers.json)
 

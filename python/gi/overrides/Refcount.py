@@ -22,7 +22,6 @@ import contextlib
 import ctypes
 import gc
 import inspect
-import os
 import sys
 import threading
 
@@ -33,14 +32,9 @@ from ..overrides import override
 
 Refcount = get_introspection_module("Refcount")
 
-# The C accelerator of the hot calls; RC_PYTHON_NO_FAST=1 keeps to the GI
-# path (the test suite runs both).
-_fast = None
-if not os.environ.get("RC_PYTHON_NO_FAST"):
-    try:
-        from . import _refcount_fast as _fast
-    except ImportError:
-        _fast = None
+# The C side of the hot calls (see _refcount_fast.c), built and installed
+# with these overrides.
+from . import _refcount_fast as _fast
 
 __all__ = []
 
@@ -103,8 +97,7 @@ def address_of(handle):
     elif _ffi is not None and isinstance(handle, _CData):
         ctype = _ffi.typeof(handle)
         if ctype.kind in ("pointer", "array", "function"):
-            if _fast is not None:
-                _fast.remember_pointer_ctype(ctype, ctype.kind == "function")
+            _fast.remember_pointer_ctype(ctype, ctype.kind == "function")
             return int(_ffi.cast("uintptr_t", handle))
     elif isinstance(handle, ctypes.c_void_p):
         return handle.value or 0
@@ -134,8 +127,7 @@ def release_address_of(release):
     elif _ffi is not None and isinstance(release, _CData):
         ctype = _ffi.typeof(release)
         if ctype.kind == "function":
-            if _fast is not None:
-                _fast.remember_pointer_ctype(ctype, True)
+            _fast.remember_pointer_ctype(ctype, True)
             address = int(_ffi.cast("uintptr_t", release))
             if address == 0:
                 raise ValueError("the release function pointer is NULL")
@@ -149,27 +141,21 @@ def release_address_of(release):
     )
 
 
-if _fast is not None and _ffi is not None:
+if _ffi is not None:
     _PROBE = 0x5AFEC0DE
     _fast.configure(type(_ffi.cast("void *", _PROBE)), _ffi.cast("void *", _PROBE), _PROBE)
 
 
 def _address(handle):
-    """address_of(), through the C accelerator when it can tell."""
-    if _fast is not None:
-        address = _fast.address_of(handle)
-        if address is not None:
-            return address
-    return address_of(handle)
+    """address_of(), in C when it can tell."""
+    address = _fast.address_of(handle)
+    return address_of(handle) if address is None else address
 
 
 def _release_address(release):
-    """release_address_of(), through the C accelerator when it can tell."""
-    if _fast is not None:
-        address = _fast.function_address_of(release)
-        if address is not None:
-            return address
-    return release_address_of(release)
+    """release_address_of(), in C when it can tell."""
+    address = _fast.function_address_of(release)
+    return release_address_of(release) if address is None else address
 
 
 # Exceptions raised by Python release code are kept per thread: the C core
@@ -208,9 +194,8 @@ def _unraisable_hook_args_type():
 
 
 _UnraisableHookArgs = _unraisable_hook_args_type()
-if _fast is not None:
-    # For release() of the classes whose release runs Python code.
-    _fast.configure_stash(_pending)
+# For release() of the classes whose release runs Python code.
+_fast.configure_stash(_pending)
 
 
 def _call_reraising(function, handle):
@@ -248,20 +233,11 @@ _raw = Refcount.NativeHandle  # the GI classes, for unbound calls of C methods
 _raw_counter = Refcount.ReferenceCounter
 
 
-def _release_on_del(self, _drop=_raw.drop_wrapper_reference):
-    # The wrapper is dying. If the GObject dies with it (our reference is
-    # its last), give the wrapper's own reference back now, while self is
-    # intact, rather than from GObject dispose on a fresh wrapper. If C
-    # still holds the GObject, its dispose will do it.
-    try:
-        if self.__grefcount__ == 1:
-            _drop(self)
-    except Exception:  # noqa: BLE001 - nothing to raise to in __del__
-        pass
-
-
-if _fast is not None:
-    _release_on_del = _fast.release_on_del  # the same, in C
+# The wrapper is dying. If the GObject dies with it (our reference is its
+# last), the wrapper's own reference is given back now, while self is
+# intact, rather than from GObject dispose on a fresh wrapper. If C still
+# holds the GObject, its dispose will do it. (In C: see release_on_del.)
+_release_on_del = _fast.release_on_del
 
 
 def _release_needs_self(cls):
@@ -311,13 +287,20 @@ ReferenceCounter = override(ReferenceCounter)
 __all__.append("ReferenceCounter")
 
 
-def _forget_handle_object(handle):
-    """Drops the handle object kept for a released handle. Not through
-    __dict__: on a wrapper that has none yet (the GObject of a handle of the
-    refcount package), PyGObject would make one and hold the wrapper with a
-    second toggle reference, and the two objects would keep each other."""
-    if getattr(handle, "_rc_handle", None) is not None:
-        del handle._rc_handle
+# release() and dispose() of the classes whose release runs Python code:
+# they raise the exceptions of that code again (see python_release).
+_python_release = _fast.python_release
+
+# Put on NativeHandle in C by install(): direct calls into librefcount, no
+# GI marshalling. get_handle() and ptr give the object given as handle (None
+# once released or never set), address the native address as an int (or
+# None), release() gives back one reference (at zero the native resource is
+# released) and lets go of that object once released, dispose() is
+# release().
+_FAST_HANDLE_CALLS = frozenset({
+    "get_handle", "ptr", "address", "reference_count", "disposed", "is_invalid",
+    "add_ref", "decrement_ref", "release", "dispose",
+})
 
 
 class NativeHandle(Refcount.NativeHandle, ReferenceCounter):
@@ -365,47 +348,9 @@ class NativeHandle(Refcount.NativeHandle, ReferenceCounter):
         """Gives a handle created without a pointer its pointer (once)."""
         self._rc_set(handle, _address(handle), prior_ref_count)
 
-    def get_handle(self):
-        """The object given as handle (None once released or never set)."""
-        address = _raw.get_handle(self)
-        if not address:  # PyGObject gives 0 for NULL
-            _forget_handle_object(self)
-            return None
-        handle = getattr(self, "_rc_handle", None)
-        return address if handle is None else handle
-
-    ptr = property(get_handle, doc="The object given as handle, as get_handle().")
-
-    @property
-    def address(self):
-        """The native address as an int, or None once released or never set."""
-        return _raw.get_handle(self) or None
-
-    @property
-    def disposed(self):
-        return _raw.is_disposed(self)
-
-    @property
-    def is_invalid(self):
-        return _raw.is_disposed(self)
-
     @property
     def type_id(self):
         return _raw.get_type_id(self)
-
-    # Classes whose release runs Python code (do_release_handle, or a Python
-    # release callable) use _python_release instead, which raises that
-    # code's exceptions again here.
-    def release(self):
-        """Gives back one reference; at zero the native resource is released."""
-        _raw.release(self)
-        if _raw.is_disposed(self):
-            # Released now (or before): the handle no longer needs the object.
-            _forget_handle_object(self)
-
-    def dispose(self):
-        """A synonym of release()."""
-        self.release()
 
     def drop_wrapper_reference(self):
         return _call_reraising(_raw.drop_wrapper_reference, self)
@@ -516,28 +461,9 @@ def _give_back_dependencies(owner, _pspec):
     owner.__dict__.pop(_KEPT_DEPENDENCIES, None)
 
 
-def _python_release(self):
-    """Gives back one reference; at zero the native resource is released.
-
-    Exceptions of Python release code are raised again here."""
-    _call_reraising(_base_release, self)
-
-
-if _fast is not None:
-    _python_release = _fast.python_release  # the same, in C
-
-
 NativeHandle = override(NativeHandle)
 __all__.append("NativeHandle")
-
-_FAST_HANDLE_CALLS = frozenset({
-    "get_handle", "ptr", "address", "reference_count", "disposed", "is_invalid",
-    "add_ref", "decrement_ref", "release", "dispose",
-})
-if _fast is not None:
-    _fast.install(NativeHandle, _FAST_HANDLE_CALLS)
-# The release (C or Python) that the Python-release classes wrap.
-_base_release = NativeHandle.__dict__["release"]
+_fast.install(NativeHandle, _FAST_HANDLE_CALLS)
 
 
 def _release_at_exit():
@@ -578,7 +504,7 @@ class DeletableNativeHandle(Refcount.DeletableNativeHandle, NativeHandle):
         _check_arguments(prior_ref_count, type_id)
         address = _address(handle)
         if release_address is not None:
-            if _fast is not None and prior_ref_count == 0:
+            if prior_ref_count == 0:
                 # Arguments the C __new__ left to this one (a ctypes
                 # pointer, a capsule, a cffi type seen for the first time).
                 return _fast.new_native(cls, handle, address, release_address, type_id)
@@ -590,8 +516,7 @@ class DeletableNativeHandle(Refcount.DeletableNativeHandle, NativeHandle):
             self._rc_set(handle, address, prior_ref_count)
         return self
 
-    def __init__(self, *args, **kwargs):
-        pass  # built by __new__
+    # (Its __init__ does nothing: C, from install() below.)
 
     @classmethod
     def new_native(cls, handle, release_address, type_id=None):
@@ -617,22 +542,21 @@ def _new_python_released(release, type_id):
 
 DeletableNativeHandle = override(DeletableNativeHandle)
 __all__.append("DeletableNativeHandle")
-if _fast is not None:
-    _fast.install(DeletableNativeHandle, frozenset({"__init__"}))
-    # The C __new__ keeps the handle object in a plain instance dict, which
-    # would die with the wrapper even if C code still held the GObject: the
-    # C __del__ keeps such wrappers alive while C holds their GObject.
-    DeletableNativeHandle.__del__ = _fast.release_on_del
-    # The common case (a native release, a pointer or an address) in C; the
-    # Python __new__ above for everything else.
-    _python_new = DeletableNativeHandle.__dict__["__new__"].__func__
-    _fast.configure_deletable(_python_new)
-    DeletableNativeHandle.__new__ = staticmethod(_fast.deletable_new)
-    # What inspect.signature() would have read from the Python __new__.
-    _signature = inspect.signature(_python_new)
-    DeletableNativeHandle.__signature__ = _signature.replace(
-        parameters=list(_signature.parameters.values())[1:])
-    del _python_new, _signature
+_fast.install(DeletableNativeHandle, frozenset({"__init__"}))
+# The C __new__ keeps the handle object in a plain instance dict, which
+# would die with the wrapper even if C code still held the GObject: the C
+# __del__ keeps such wrappers alive while C holds their GObject.
+DeletableNativeHandle.__del__ = _fast.release_on_del
+# The common case (a native release, a pointer or an address) in C; the
+# Python __new__ above for everything else.
+_python_new = DeletableNativeHandle.__dict__["__new__"].__func__
+_fast.configure_deletable(_python_new)
+DeletableNativeHandle.__new__ = staticmethod(_fast.deletable_new)
+# What inspect.signature() would have read from the Python __new__.
+_signature = inspect.signature(_python_new)
+DeletableNativeHandle.__signature__ = _signature.replace(
+    parameters=list(_signature.parameters.values())[1:])
+del _python_new, _signature
 
 
 class _PythonReleasedDeletableNativeHandle(DeletableNativeHandle):

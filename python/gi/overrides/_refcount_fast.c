@@ -4,7 +4,7 @@
  *
  * PyGObject's generic call path costs a few hundred nanoseconds per call
  * and a microsecond or two per object; a reference-counting layer is paid on
- * every native object a program touches. This optional module gives the
+ * every native object a program touches. This module gives the
  * overrides of the GI classes (Refcount.NativeHandle and its family) direct
  * calls into librefcount for the operations that run all the time:
  *
@@ -16,9 +16,9 @@
  *
  * (The refcount package's handles are not PyGObject objects: see
  * refcount/_core.c.) Each C entry point takes the common case and hands
- * anything else to the Python code it stands for. Refcount.py falls back to
- * the GI path when this module cannot be imported (or with
- * RC_PYTHON_NO_FAST=1).
+ * anything else to the Python code of Refcount.py (an address of a kind it
+ * does not read, arguments that do not parse...). It is built and installed
+ * with the overrides, which need it.
  *
  * Of PyGObject it uses what pygobject.h offers to C modules: the wrapper's
  * obj and inst_dict, pygobject_register_wrapper(), pygobject_get(); not
