@@ -916,3 +916,112 @@ def test_factory_error_codes_are_distinct():
         int(Refcount.Error.INVALID_ARGUMENT),
     }
     assert len(codes) == 4
+
+
+# ---------------------------------------------------------------------------
+# Construction: NativeHandle.__init__ takes the common arguments in C
+# (_refcount_fast.handle_init) and leaves the others to the Python __init__
+# ---------------------------------------------------------------------------
+
+
+# Arguments of each kind, and whether they take the C path: no prior
+# references, None, an int or a cffi pointer of a type seen before.
+CONSTRUCTIONS = [
+    ("cffi pointer", lambda dog: dog, {}),
+    ("int address", lambda dog: address_of(dog), {}),
+    ("cffi pointer, keywords", lambda dog: dog, {"type_id": "dog", "prior_ref_count": 0}),
+    ("cffi pointer, prior 2 (Python)", lambda dog: dog, {"prior_ref_count": 2}),
+    ("c_void_p (Python)", lambda dog: ctypes.c_void_p(address_of(dog)), {}),
+]
+
+
+@pytest.mark.parametrize("make, kwargs", [c[1:] for c in CONSTRUCTIONS], ids=[c[0] for c in CONSTRUCTIONS])
+def test_both_construction_paths_make_the_same_handle(make, kwargs):
+    dog = new_dog()
+    handle_object = make(dog)
+    h = DogHandle(handle_object, **kwargs)
+    prior = kwargs.get("prior_ref_count", 0)
+    assert h.get_handle() is handle_object
+    assert h.address == address_of(dog)
+    assert h.type_id == "dog"
+    assert h.reference_count == prior + 1
+    assert RawRefcount.NativeHandle.get_handle(h) == address_of(dog)
+    for _ in range(prior):
+        h.release()
+    assert lib.rc_tn_is_alive(dog) == 1
+    h.release()
+    assert h.releases == [address_of(dog)]
+    assert lib.rc_tn_is_alive(dog) == 0
+    assert h.get_handle() is None
+
+
+def test_constructed_without_a_handle_on_both_paths():
+    for kwargs in ({}, {"prior_ref_count": 1}):
+        h = DogHandle(None, **kwargs)
+        assert h.get_handle() is None and h.disposed is True and h.type_id == "dog"
+        dog = new_dog()
+        h.set_handle(dog)
+        assert h.get_handle() is dog
+        h.release()
+        assert lib.rc_tn_is_alive(dog) == 0
+
+
+@pytest.mark.parametrize("bad", [-1, -(2 ** 63), 2 ** 64], ids=["-1", "-2**63", "2**64"])
+@pytest.mark.parametrize("kind", ["deletable", "owning", "subclass", "subclass, prior 1"])
+def test_negative_or_too_large_int_address_raises_value_error(bad, kind):
+    with pytest.raises(ValueError, match="out of range for a pointer"):
+        if kind == "deletable":
+            Refcount.DeletableNativeHandle(bad, lib.rc_tn_release, type_id="dog")
+        elif kind == "owning":
+            Refcount.OwningNativeHandle(bad)
+        elif kind == "subclass":
+            DogHandle(bad)
+        else:
+            DogHandle(bad, prior_ref_count=1)
+
+
+@pytest.mark.parametrize("prior", [0, 1])
+def test_a_handle_the_class_refuses_is_an_error_on_both_paths(prior):
+    class Picky(Refcount.NativeHandle):
+        def do_is_valid_handle(self, pointer):
+            return False
+
+        def do_release_handle(self):
+            return True
+
+    dog = new_dog()
+    with pytest.raises(GLib.Error) as excinfo:
+        Picky(dog, prior_ref_count=prior)
+    assert_rc_error(excinfo, Refcount.Error.INVALID_HANDLE)
+    assert lib.rc_tn_is_alive(dog) == 1
+    lib.rc_tn_release(dog)
+
+
+def test_gobject_properties_go_to_the_python_init():
+    class Named(Refcount.NativeHandle):
+        name = GObject.Property(type=str, default="")
+
+        def do_release_handle(self):
+            release_by_address(self)
+            return True
+
+    dog = new_dog()
+    # Keywords the C __init__ does not take (a GObject property, the same
+    # argument twice, an unknown one) go to the Python one, which decides.
+    h = Named(dog, prior_ref_count=0, name="Rex")
+    assert h.name == "Rex"
+    assert h.get_handle() is dog and h.reference_count == 1
+    with pytest.raises(TypeError):
+        Named(dog, handle=dog)
+    with pytest.raises(TypeError):
+        Named(dog, no_such_property=1)
+    h.release()
+    assert lib.rc_tn_is_alive(dog) == 0
+
+
+def test_init_signature_is_the_python_one():
+    import inspect
+
+    parameters = list(inspect.signature(Refcount.NativeHandle).parameters)
+    assert parameters == ["handle", "type_id", "prior_ref_count", "properties"]
+

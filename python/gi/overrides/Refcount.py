@@ -464,6 +464,11 @@ def _give_back_dependencies(owner, _pspec):
 NativeHandle = override(NativeHandle)
 __all__.append("NativeHandle")
 _fast.install(NativeHandle, _FAST_HANDLE_CALLS)
+# The common construction in C (handle_init: None, an int or a known cffi
+# pointer, no prior references, no properties); the Python __init__ above
+# for everything else.
+_fast.configure_init(NativeHandle.__dict__["__init__"])
+NativeHandle.__init__ = _fast.handle_init
 
 
 def _release_at_exit():

@@ -524,29 +524,30 @@ static PyObject *key_handle;
 static PyObject *key_type_id;
 static PyObject *key_prior_ref_count;
 
-/* Takes up to four arguments, positional or by the keywords `keys`, into
- * argv (left as they are when not given): 1. 0 when the arguments are not
- * simply that (given twice, unknown keywords, too many), for the Python
+/* Takes up to n_keys arguments, positional or by the keywords `keys`,
+ * into argv (left as they are when not given): 1. 0 when the arguments are
+ * not simply that (given twice, unknown keywords, too many), for the Python
  * code to take them and word the error; -1 with an exception set. */
 static int
 parse_arguments (PyObject        *args,
                  Py_ssize_t       first,
                  PyObject        *kwargs,
                  PyObject *const *keys,
-                 PyObject        *argv[4])
+                 Py_ssize_t       n_keys,
+                 PyObject        *argv[])
 {
   Py_ssize_t n = PyTuple_GET_SIZE (args) - first;
   Py_ssize_t n_keywords = 0;
   Py_ssize_t i;
 
-  if (n > 4)
+  if (n > n_keys)
     return 0;
   for (i = 0; i < n; i++)
     argv[i] = PyTuple_GET_ITEM (args, first + i);
   if (kwargs == NULL || PyDict_GET_SIZE (kwargs) == 0)
     return 1;
 
-  for (i = 0; i < 4; i++)
+  for (i = 0; i < n_keys; i++)
     {
       PyObject *value = PyDict_GetItemWithError (kwargs, keys[i]);
 
@@ -681,12 +682,19 @@ simple_address (PyObject *obj,
 {
   if (PyLong_CheckExact (obj))
     {
-      *address = PyLong_AsVoidPtr (obj);
-      if (*address == NULL && PyErr_Occurred ())
+      /* (Not PyLong_AsVoidPtr(), which takes a negative number.) */
+      unsigned long long value = PyLong_AsUnsignedLongLong (obj);
+
+      if (value == (unsigned long long) -1 && PyErr_Occurred ())
         {
-          PyErr_Clear ();  /* out of range: the Python code words it */
+          PyErr_Clear ();  /* negative or too large: the Python code words it */
           return FALSE;
         }
+#if UINTPTR_MAX < ULLONG_MAX
+      if (value > UINTPTR_MAX)
+        return FALSE;
+#endif
+      *address = (gpointer) (uintptr_t) value;
       return TRUE;
     }
   return known_cdata_address (obj, function, address);
@@ -719,7 +727,7 @@ fast_deletable_new (PyObject *module,
       !PyType_IsSubtype ((PyTypeObject *) cls, &PyGObject_Type))
     return PyObject_Call (deletable_python_new, args, kwargs);
 
-  parsed = parse_arguments (args, 1, kwargs, keys, argv);
+  parsed = parse_arguments (args, 1, kwargs, keys, 4, argv);
   if (parsed < 0)
     return NULL;
   if (parsed == 0 ||
@@ -749,6 +757,100 @@ fast_configure_deletable (PyObject *module,
       return NULL;
     }
   Py_XSETREF (deletable_python_new, Py_NewRef (python_new));
+  Py_RETURN_NONE;
+}
+
+/* ---- Refcount.NativeHandle.__init__ -------------------------------- */
+
+static PyObject *handle_python_init;  /* the Python __init__ */
+static PyObject *empty_tuple;
+/* NativeHandle.__init__(self, handle=None, type_id=None,
+ * prior_ref_count=0, **properties), for the common case: a wrapper without
+ * its GObject yet, a handle that is None, an int or a cffi pointer of a
+ * type seen before, a type id that is None or a str, no prior references
+ * and no properties. The GObject is made as GObject.Object.__init__ makes
+ * it (PyGObject's own tp_init, without properties), then given its type id
+ * and pointer directly: no GI marshalling, no property set by name, no
+ * Python frame. Anything else goes to the Python __init__. */
+static PyObject *
+fast_handle_init (PyObject *self,
+                  PyObject *args,
+                  PyObject *kwargs)
+{
+  PyObject *argv[3] = { Py_None, Py_None, NULL };
+  PyObject *keys[3] = { key_handle, key_type_id, key_prior_ref_count };
+  RcNativeHandle *handle;
+  gpointer address = NULL;
+  const char *type_id = NULL;
+  GError *error = NULL;
+  int parsed, typed = 1;
+
+  if (handle_python_init == NULL)
+    {
+      PyErr_SetString (PyExc_RuntimeError, "configure_init() was not called");
+      return NULL;
+    }
+  parsed = parse_arguments (args, 0, kwargs, keys, 3, argv);
+  if (parsed < 0)
+    return NULL;
+  if (parsed == 0 || ((PyGObject *) self)->obj != NULL ||
+      (argv[2] != NULL && !is_exact_zero (argv[2])) ||
+      (argv[0] != Py_None && !simple_address (argv[0], FALSE, &address)) ||
+      (typed = simple_type_id (argv[1], &type_id)) == 0)
+    {
+      PyObject *head = PyTuple_Pack (1, self);
+      PyObject *full_args = head != NULL ? PySequence_Concat (head, args) : NULL;
+      PyObject *result;
+
+      Py_XDECREF (head);
+      if (full_args == NULL)
+        return NULL;
+      result = PyObject_Call (handle_python_init, full_args, kwargs);
+      Py_DECREF (full_args);
+      return result;
+    }
+  if (typed < 0)
+    return NULL;
+
+  if (PyGObject_Type.tp_init (self, empty_tuple, NULL) < 0 || (handle = as_handle (self)) == NULL)
+    return NULL;
+  if (!rc_native_handle_construct (handle, NULL, type_id, 0))
+    {
+      PyErr_SetString (PyExc_RuntimeError, "the native handle could not be constructed");
+      return NULL;
+    }
+  /* Not in one step with construct(): a pointer that the class's
+   * is_valid_handle rejects is an error here, as on the GI path. */
+  if (address != NULL && !rc_native_handle_set_handle (handle, address, 0, &error))
+    {
+      pyg_error_check (&error);
+      return NULL;
+    }
+  /* Set as the Python __init__ sets it (see keep_handle()). */
+  if (PyObject_SetAttr (self, key_rc_handle, address != NULL ? argv[0] : Py_None) < 0)
+    return NULL;
+  Py_RETURN_NONE;
+}
+
+static PyMethodDef handle_init_def = {
+  "__init__", (PyCFunction) (void (*) (void)) fast_handle_init, METH_VARARGS | METH_KEYWORDS,
+  "__init__($self, /, handle=None, type_id=None, prior_ref_count=0, **properties)\n--\n\n"
+  "Holds `handle` (None, an int address, a cffi or ctypes pointer, a PyCapsule) with "
+  "prior_ref_count + 1 references.",
+};
+
+/* configure_init(python_init): the Python __init__ that the C one of
+ * Refcount.NativeHandle falls back to. */
+static PyObject *
+fast_configure_init (PyObject *module,
+                     PyObject *python_init)
+{
+  if (!PyCallable_Check (python_init))
+    {
+      PyErr_SetString (PyExc_TypeError, "configure_init() takes a callable");
+      return NULL;
+    }
+  Py_XSETREF (handle_python_init, Py_NewRef (python_init));
   Py_RETURN_NONE;
 }
 
@@ -812,22 +914,8 @@ fast_address_of (PyObject *module,
 
   if (obj == Py_None)
     return PyLong_FromLong (0);
-
-  if (PyLong_CheckExact (obj))
-    {
-      address = PyLong_AsVoidPtr (obj);
-      if (address == NULL && PyErr_Occurred ())
-        {
-          /* Out of range or negative: the Python code words the error. */
-          PyErr_Clear ();
-          Py_RETURN_NONE;
-        }
-      return Py_NewRef (obj);
-    }
-
-  if (known_cdata_address (obj, FALSE, &address))
+  if (simple_address (obj, FALSE, &address))
     return PyLong_FromVoidPtr (address);
-
   Py_RETURN_NONE;
 }
 
@@ -858,6 +946,8 @@ static PyMethodDef module_methods[] = {
     "install(cls, names): put the C implementations named in `names` on cls." },
   { "configure_stash", fast_configure_stash, METH_O,
     "configure_stash(pending): where the exceptions of Python release code go while release() runs." },
+  { "configure_init", fast_configure_init, METH_O,
+    "configure_init(python_init): the fallback of the C NativeHandle.__init__." },
   { "configure_deletable", fast_configure_deletable, METH_O,
     "configure_deletable(python_new): the fallback of the C DeletableNativeHandle.__new__." },
   { "deletable_new", (PyCFunction) (void (*) (void)) fast_deletable_new, METH_VARARGS | METH_KEYWORDS,
@@ -885,6 +975,7 @@ PyInit__refcount_fast (void)
   PyObject *module;
   PyObject *release_on_del;
   PyObject *python_release;
+  PyObject *handle_init;
 
   if (pygobject_init (3, 42, 0) == NULL)
     return NULL;
@@ -895,7 +986,8 @@ PyInit__refcount_fast (void)
   key_release = PyUnicode_InternFromString ("release");
   key_type_id = PyUnicode_InternFromString ("type_id");
   key_prior_ref_count = PyUnicode_InternFromString ("prior_ref_count");
-  if (key_rc_handle == NULL || key_handle == NULL || key_errors == NULL ||
+  empty_tuple = PyTuple_New (0);
+  if (empty_tuple == NULL || key_rc_handle == NULL || key_handle == NULL || key_errors == NULL ||
       key_release == NULL || key_type_id == NULL || key_prior_ref_count == NULL)
     return NULL;
 
@@ -914,6 +1006,13 @@ PyInit__refcount_fast (void)
   if (release_on_del == NULL || PyModule_AddObject (module, "release_on_del", release_on_del) < 0)
     {
       Py_XDECREF (release_on_del);
+      Py_DECREF (module);
+      return NULL;
+    }
+  handle_init = PyDescr_NewMethod (&PyGObject_Type, &handle_init_def);
+  if (handle_init == NULL || PyModule_AddObject (module, "handle_init", handle_init) < 0)
+    {
+      Py_XDECREF (handle_init);
       Py_DECREF (module);
       return NULL;
     }
