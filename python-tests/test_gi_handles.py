@@ -1025,3 +1025,56 @@ def test_init_signature_is_the_python_one():
     parameters = list(inspect.signature(Refcount.NativeHandle).parameters)
     assert parameters == ["handle", "type_id", "prior_ref_count", "properties"]
 
+
+def test_python_release_code_runs_the_most_derived_method():
+    # Subclasses of a Python-released class, made by the C __init__ after
+    # it: those that define their own do_release_handle run theirs, the
+    # others the inherited one; every one on its own object, attributes
+    # and all.
+    calls = []
+
+    class Base(Refcount.NativeHandle):
+        def do_release_handle(self):
+            calls.append(("base", self.label))
+            release_by_address(self)
+            return True
+
+    class Own(Base):
+        def do_release_handle(self):
+            calls.append(("own", self.label))
+            release_by_address(self)
+            return True
+
+    class Inherits(Base):
+        pass
+
+    dogs = []
+    for cls, label in ((Base, "b"), (Own, "o"), (Inherits, "i"), (Base, "b2")):
+        dog = new_dog()
+        dogs.append(dog)
+        h = cls(dog)
+        h.label = label
+        del h
+    gc.collect()
+    assert calls == [("base", "b"), ("own", "o"), ("base", "i"), ("base", "b2")]
+    assert [lib.rc_tn_is_alive(dog) for dog in dogs] == [0, 0, 0, 0]
+
+
+def test_python_release_code_runs_for_a_handle_made_by_gobject_new():
+    # The release is the class's, however the object was made: by the C
+    # __init__ or by GObject.new() (PyGObject's own construction).
+    calls = []
+
+    class Traced(Refcount.NativeHandle):
+        def do_release_handle(self):
+            calls.append(self.get_handle())
+            release_by_address(self)
+            return True
+
+    first, second = new_dog(), new_dog()
+    Traced(first).release()  # made by the C __init__
+    h = GObject.new(Traced)
+    h.set_handle(second)
+    h.release()
+    assert calls == [first, second]
+    assert lib.rc_tn_is_alive(first) == 0 and lib.rc_tn_is_alive(second) == 0
