@@ -467,7 +467,7 @@ _fast.install(NativeHandle, _FAST_HANDLE_CALLS)
 # The common construction in C (handle_init: None, an int or a known cffi
 # pointer, no prior references, no properties); the Python __init__ above
 # for everything else.
-_fast.configure_init(NativeHandle.__dict__["__init__"])
+_fast.set_fallback("__init__", NativeHandle.__dict__["__init__"])
 NativeHandle.__init__ = _fast.handle_init
 
 
@@ -555,7 +555,7 @@ DeletableNativeHandle.__del__ = _fast.release_on_del
 # The common case (a native release, a pointer or an address) in C; the
 # Python __new__ above for everything else.
 _python_new = DeletableNativeHandle.__dict__["__new__"].__func__
-_fast.configure_deletable(_python_new)
+_fast.set_fallback("__new__", _python_new)
 DeletableNativeHandle.__new__ = staticmethod(_fast.deletable_new)
 # What inspect.signature() would have read from the Python __new__.
 _signature = inspect.signature(_python_new)

@@ -720,7 +720,7 @@ fast_deletable_new (PyObject *module,
 
   if (deletable_python_new == NULL)
     {
-      PyErr_SetString (PyExc_RuntimeError, "configure_deletable() was not called");
+      PyErr_SetString (PyExc_RuntimeError, "set_fallback() was not called");
       return NULL;
     }
   if (PyTuple_GET_SIZE (args) < 1 || !PyType_Check (cls = PyTuple_GET_ITEM (args, 0)) ||
@@ -743,21 +743,6 @@ fast_deletable_new (PyObject *module,
     return PyObject_Call (deletable_python_new, args, kwargs);
 
   return new_native_object ((PyTypeObject *) cls, argv[0], address, release_address, type_id);
-}
-
-/* configure_deletable(python_new): the Python __new__ that the C one of
- * Refcount.DeletableNativeHandle falls back to. */
-static PyObject *
-fast_configure_deletable (PyObject *module,
-                          PyObject *python_new)
-{
-  if (!PyCallable_Check (python_new))
-    {
-      PyErr_SetString (PyExc_TypeError, "configure_deletable() takes a callable");
-      return NULL;
-    }
-  Py_XSETREF (deletable_python_new, Py_NewRef (python_new));
-  Py_RETURN_NONE;
 }
 
 /* ---- Refcount.NativeHandle.__init__ -------------------------------- */
@@ -787,7 +772,7 @@ fast_handle_init (PyObject *self,
 
   if (handle_python_init == NULL)
     {
-      PyErr_SetString (PyExc_RuntimeError, "configure_init() was not called");
+      PyErr_SetString (PyExc_RuntimeError, "set_fallback() was not called");
       return NULL;
     }
   parsed = parse_arguments (args, 0, kwargs, keys, 3, argv);
@@ -839,18 +824,28 @@ static PyMethodDef handle_init_def = {
   "prior_ref_count + 1 references.",
 };
 
-/* configure_init(python_init): the Python __init__ that the C one of
- * Refcount.NativeHandle falls back to. */
+/* set_fallback(name, function): the Python code that a C constructor
+ * hands the arguments it does not take: "__init__" for
+ * Refcount.NativeHandle's, "__new__" for Refcount.DeletableNativeHandle's. */
 static PyObject *
-fast_configure_init (PyObject *module,
-                     PyObject *python_init)
+fast_set_fallback (PyObject *module,
+                   PyObject *args)
 {
-  if (!PyCallable_Check (python_init))
-    {
-      PyErr_SetString (PyExc_TypeError, "configure_init() takes a callable");
-      return NULL;
-    }
-  Py_XSETREF (handle_python_init, Py_NewRef (python_init));
+  const char *name;
+  PyObject *function;
+  PyObject **slot;
+
+  if (!PyArg_ParseTuple (args, "sO:set_fallback", &name, &function))
+    return NULL;
+  if (strcmp (name, "__init__") == 0)
+    slot = &handle_python_init;
+  else if (strcmp (name, "__new__") == 0)
+    slot = &deletable_python_new;
+  else
+    return PyErr_Format (PyExc_ValueError, "no C constructor is called %s", name);
+  if (!PyCallable_Check (function))
+    return PyErr_Format (PyExc_TypeError, "set_fallback() takes a callable");
+  Py_XSETREF (*slot, Py_NewRef (function));
   Py_RETURN_NONE;
 }
 
@@ -946,10 +941,8 @@ static PyMethodDef module_methods[] = {
     "install(cls, names): put the C implementations named in `names` on cls." },
   { "configure_stash", fast_configure_stash, METH_O,
     "configure_stash(pending): where the exceptions of Python release code go while release() runs." },
-  { "configure_init", fast_configure_init, METH_O,
-    "configure_init(python_init): the fallback of the C NativeHandle.__init__." },
-  { "configure_deletable", fast_configure_deletable, METH_O,
-    "configure_deletable(python_new): the fallback of the C DeletableNativeHandle.__new__." },
+  { "set_fallback", fast_set_fallback, METH_VARARGS,
+    "set_fallback(name, function): the Python __init__ or __new__ a C one hands what it does not take." },
   { "deletable_new", (PyCFunction) (void (*) (void)) fast_deletable_new, METH_VARARGS | METH_KEYWORDS,
     "deletable_new($module, cls, /, handle=None, release=None, type_id=None, prior_ref_count=0)\n--\n\n"
     "DeletableNativeHandle.__new__, in C for handles released natively." },
