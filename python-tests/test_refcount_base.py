@@ -79,6 +79,30 @@ def test_native_handle_is_a_reference_counter_with_a_gi_handle():
     assert gobject.reference_count == 2
 
 
+@pytest.mark.parametrize("number", [-1, 2 ** 64], ids=["-1", "2**64"])
+def test_an_int_that_is_no_address_is_still_a_handle(number):
+    # pyrefcount takes any object its subclass accepts; an int that cannot
+    # be a pointer has no address, and C code sees a placeholder.
+    released = []
+
+    class Anything(NativeHandle):
+        def _is_valid_handle(self, handle):
+            return True
+
+        def _release_handle(self):
+            released.append(self.get_handle())
+            return True
+
+    h = Anything(number)
+    assert h.get_handle() == number
+    assert h.address is None
+    gobject = h.as_gobject()
+    assert gobject.reference_count == 1 and not gobject.disposed
+    h.release()
+    assert released == [number]
+    assert gobject.disposed
+
+
 def test_native_handle_constructs_without_arguments():
     h = NativeHandle()
     assert isinstance(h, ReferenceCounter)

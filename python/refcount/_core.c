@@ -232,10 +232,15 @@ address_of (PyObject *obj,
   else if (PyLong_CheckExact (obj))
     {
       value = PyLong_AsUnsignedLongLong (obj);
-      if (value == (unsigned long long) -1 && PyErr_Occurred ())
+      if (value != (unsigned long long) -1 || !PyErr_Occurred ())
+        {
+          *address = (void *) (uintptr_t) value;
+          return 0;
+        }
+      /* Negative or too large: the Python code's ValueError says so. */
+      if (!PyErr_ExceptionMatches (PyExc_OverflowError))
         return -1;
-      *address = (void *) (uintptr_t) value;
-      return 0;
+      PyErr_Clear ();
     }
 
   if (python_address_info == NULL)
