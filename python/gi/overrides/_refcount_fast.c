@@ -12,6 +12,7 @@
  *   the classes by install());
  * - building Refcount.DeletableNativeHandle for a native release function
  *   (the release then never enters Python);
+ * - Refcount.NativeHandle.__init__, which its Python subclasses inherit;
  * - the __del__ that releases a handle while its wrapper is intact.
  *
  * (The refcount package's handles are not PyGObject objects: see
@@ -21,8 +22,9 @@
  * with the overrides, which need it.
  *
  * Of PyGObject it uses what pygobject.h offers to C modules: the wrapper's
- * obj and inst_dict, pygobject_register_wrapper(), pygobject_get(); not
- * its private_flags (nor anything else PyGObject keeps to itself).
+ * obj and inst_dict, pygobject_register_wrapper(), pygobject_get(), the
+ * GObject type's own tp_init; not its private_flags (nor anything else
+ * PyGObject keeps to itself).
  */
 
 #define G_LOG_DOMAIN "Refcount"
