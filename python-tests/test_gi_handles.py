@@ -1022,8 +1022,20 @@ def test_gobject_properties_go_to_the_python_init():
 def test_init_signature_is_the_python_one():
     import inspect
 
-    parameters = list(inspect.signature(Refcount.NativeHandle).parameters)
-    assert parameters == ["handle", "type_id", "prior_ref_count", "properties"]
+    class Inherits(Refcount.NativeHandle):
+        def do_release_handle(self):
+            return True
+
+    def names(cls):
+        return list(inspect.signature(cls).parameters)
+
+    expected = ["handle", "type_id", "prior_ref_count", "properties"]
+    assert names(Refcount.NativeHandle) == expected
+    assert names(Inherits) == expected
+    # A subclass with its own __init__ has its own signature.
+    assert names(DogHandle) == ["handle", "type_id", "prior_ref_count"]
+    assert names(Refcount.OwningNativeHandle) == ["handle", "type_id", "prior_ref_count"]
+    assert names(Refcount.DeletableNativeHandle) == ["handle", "release", "type_id", "prior_ref_count"]
 
 
 def test_python_release_code_runs_the_most_derived_method():

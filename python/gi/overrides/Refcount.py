@@ -325,12 +325,12 @@ class NativeHandle(Refcount.NativeHandle, ReferenceCounter):
         if _release_needs_self(cls):
             _ensure_release_on_del(cls)
 
-    def __init__(self, handle=None, type_id=None, prior_ref_count=0, **kwargs):
+    def __init__(self, handle=None, type_id=None, prior_ref_count=0, **properties):
         _check_arguments(prior_ref_count, type_id)
         address = _address(handle)
         if type_id is not None:
-            kwargs["type_id"] = type_id
-        super().__init__(prior_ref_count, **kwargs)
+            properties["type_id"] = type_id
+        super().__init__(prior_ref_count, **properties)
         self._rc_handle = None
         if address:
             self._rc_set(handle, address, prior_ref_count)
@@ -467,8 +467,29 @@ _fast.install(NativeHandle, _FAST_HANDLE_CALLS)
 # The common construction in C (handle_init: None, an int or a known cffi
 # pointer, no prior references, no properties); the Python __init__ above
 # for everything else.
-_fast.set_fallback("__init__", NativeHandle.__dict__["__init__"])
+_python_init = NativeHandle.__dict__["__init__"]
+_fast.set_fallback("__init__", _python_init)
 NativeHandle.__init__ = _fast.handle_init
+
+
+class _InitSignature:
+    """NativeHandle.__signature__: that of the Python __init__, for the
+    classes that keep the C one (inspect.signature() of Python 3.13 cannot
+    read a C __init__ of PyGObject's type); None, so that inspect reads
+    __init__ as usual, for a subclass with its own."""
+
+    def __init__(self, function):
+        parameters = list(inspect.signature(function).parameters.values())[1:]
+        self._signature = inspect.Signature(parameters)
+
+    def __get__(self, instance, owner):
+        if instance is None and owner.__init__ is _fast.handle_init:
+            return self._signature
+        return None
+
+
+NativeHandle.__signature__ = _InitSignature(_python_init)
+del _python_init
 
 
 def _release_at_exit():
