@@ -22,6 +22,7 @@ from cffi import FFI
 
 from refcount.base import _cffi_init, _deletable_init  # (and configures the native core)
 from refcount._core import CffiNativeHandle, DeletableCffiNativeHandle, OwningCffiNativeHandle
+import gi.overrides.Refcount as _overrides  # loaded by refcount.base
 
 __all__ = [
     "CffiData",
@@ -43,30 +44,12 @@ CffiData = Any
 """A cffi CData object (a type alias, for annotations)."""
 
 
-class _InitSignature:
-    """`__signature__` of a handle class: that of pyrefcount's __init__ (with
-    its annotations, which CffiWrapperFactory reads), for the class and the
-    subclasses that keep its __init__; None, so that inspect looks at
-    __init__ as usual, for a subclass with its own."""
-
-    def __init__(self, cls, signature):
-        self._init = cls.__init__
-        self._signature = signature
-
-    def __get__(self, instance, owner):
-        if instance is None and owner.__init__ is self._init:
-            return self._signature
-        return None
-
-
-def _declare_signature(cls, example):
-    parameters = list(inspect.signature(example).parameters.values())[1:]
-    cls.__signature__ = _InitSignature(cls, inspect.Signature(parameters))
-
-
-_declare_signature(CffiNativeHandle, _cffi_init)
-_declare_signature(OwningCffiNativeHandle, _cffi_init)
-_declare_signature(DeletableCffiNativeHandle, _deletable_init)
+# The signatures of pyrefcount's __init__s (with their annotations, which
+# CffiWrapperFactory reads), for the classes and the subclasses that keep
+# the C __init__.
+CffiNativeHandle.__signature__ = _overrides._InitSignature(CffiNativeHandle, _cffi_init)
+OwningCffiNativeHandle.__signature__ = _overrides._InitSignature(OwningCffiNativeHandle, _cffi_init)
+DeletableCffiNativeHandle.__signature__ = _overrides._InitSignature(DeletableCffiNativeHandle, _deletable_init)
 
 
 class GenericWrapper:

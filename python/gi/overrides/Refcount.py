@@ -473,22 +473,25 @@ NativeHandle.__init__ = _fast.handle_init
 
 
 class _InitSignature:
-    """NativeHandle.__signature__: that of the Python __init__, for the
-    classes that keep the C one (inspect.signature() of Python 3.13 cannot
-    read a C __init__ of PyGObject's type); None, so that inspect reads
-    __init__ as usual, for a subclass with its own."""
+    """`__signature__` of a class whose __init__ is C: that of `example`, a
+    Python function with the same parameters (self first), for the class
+    and the subclasses that keep its __init__; None, so that inspect reads
+    __init__ as usual, for a subclass with its own. (inspect.signature() of
+    Python 3.13 cannot read a C __init__ of PyGObject's type.) The refcount
+    package's handle classes use it too."""
 
-    def __init__(self, function):
-        parameters = list(inspect.signature(function).parameters.values())[1:]
+    def __init__(self, cls, example):
+        self._init = cls.__init__
+        parameters = list(inspect.signature(example).parameters.values())[1:]
         self._signature = inspect.Signature(parameters)
 
     def __get__(self, instance, owner):
-        if instance is None and owner.__init__ is _fast.handle_init:
+        if instance is None and owner.__init__ is self._init:
             return self._signature
         return None
 
 
-NativeHandle.__signature__ = _InitSignature(_python_init)
+NativeHandle.__signature__ = _InitSignature(NativeHandle, _python_init)
 del _python_init
 
 

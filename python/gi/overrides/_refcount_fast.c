@@ -751,6 +751,7 @@ fast_deletable_new (PyObject *module,
 
 static PyObject *handle_python_init;  /* the Python __init__ */
 static PyObject *empty_tuple;
+
 /* NativeHandle.__init__(self, handle=None, type_id=None,
  * prior_ref_count=0, **properties), for the common case: a wrapper without
  * its GObject yet, a handle that is None, an int or a cffi pointer of a
