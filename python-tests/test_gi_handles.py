@@ -997,6 +997,46 @@ def test_a_handle_the_class_refuses_is_an_error_on_both_paths(prior):
     lib.rc_tn_release(dog)
 
 
+@pytest.mark.parametrize("prior", [0, 1])
+def test_a_python_is_valid_handle_gets_the_address(prior):
+    """A Python do_is_valid_handle is given the pointer as its int address
+    (a gpointer would reach Python as None), on both construction paths and
+    for set_handle(), and its answer decides."""
+    seen = []
+
+    class OnlyFido(Refcount.NativeHandle):
+        accepted = None
+
+        def do_is_valid_handle(self, pointer):
+            seen.append(pointer)
+            return pointer == OnlyFido.accepted
+
+        def do_release_handle(self):
+            release_by_address(self)
+            return True
+
+    fido, rex = new_dog(b"Fido"), new_dog(b"Rex")
+    OnlyFido.accepted = address_of(fido)
+    with pytest.raises(GLib.Error) as excinfo:
+        OnlyFido(rex, prior_ref_count=prior)
+    assert_rc_error(excinfo, Refcount.Error.INVALID_HANDLE)
+    assert seen == [address_of(rex)]
+
+    h = OnlyFido(fido, prior_ref_count=prior)
+    assert seen[1:] == [address_of(fido)]
+    assert h.address == address_of(fido)
+    for _ in range(prior + 1):
+        h.release()
+    assert lib.rc_tn_is_alive(fido) == 0
+    assert lib.rc_tn_is_alive(rex) == 1
+
+    later = OnlyFido()
+    with pytest.raises(GLib.Error):
+        later.set_handle(rex)
+    assert seen[2:] == [address_of(rex)]
+    lib.rc_tn_release(rex)
+
+
 def test_gobject_properties_go_to_the_python_init():
     class Named(Refcount.NativeHandle):
         name = GObject.Property(type=str, default="")

@@ -579,7 +579,7 @@ rc_native_handle_get_type_id (RcNativeHandle *self)
 /**
  * rc_native_handle_is_valid_handle: (virtual is_valid_handle)
  * @self: a #RcNativeHandle
- * @handle: (nullable): a native pointer
+ * @handle: (type guintptr): a native pointer (its address, in bindings)
  *
  * Checks whether @handle is acceptable for this kind of handle, through
  * #RcNativeHandleClass.is_valid_handle (by default: not %NULL).

@@ -307,7 +307,9 @@ class NativeHandle(Refcount.NativeHandle, ReferenceCounter):
     """A reference-counted handle to a native pointer (abstract).
 
     Subclass it and override do_release_handle(self) -> bool to release the
-    native resource; it runs exactly once, with this very object.
+    native resource; it runs exactly once, with this very object. A subclass
+    may also override do_is_valid_handle(self, address) -> bool, which is
+    given the pointer as an int.
     """
 
     def __init_subclass__(cls, **kwargs):
@@ -605,8 +607,6 @@ class OwningNativeHandle(Refcount.OwningNativeHandle, NativeHandle):
 
 OwningNativeHandle = override(OwningNativeHandle)
 __all__.append("OwningNativeHandle")
-
-
 
 
 class WrapperFactory(Refcount.WrapperFactory):
