@@ -924,14 +924,14 @@ def test_factory_error_codes_are_distinct():
 # ---------------------------------------------------------------------------
 
 
-# Arguments of each kind, and whether they take the C path: no prior
-# references, None, an int or a cffi pointer of a type seen before.
+# Arguments of each kind; those with prior references take the Python path.
 CONSTRUCTIONS = [
     ("cffi pointer", lambda dog: dog, {}),
     ("int address", lambda dog: address_of(dog), {}),
     ("cffi pointer, keywords", lambda dog: dog, {"type_id": "dog", "prior_ref_count": 0}),
     ("cffi pointer, prior 2 (Python)", lambda dog: dog, {"prior_ref_count": 2}),
-    ("c_void_p (Python)", lambda dog: ctypes.c_void_p(address_of(dog)), {}),
+    ("c_void_p", lambda dog: ctypes.c_void_p(address_of(dog)), {}),
+    ("c_void_p, prior 1 (Python)", lambda dog: ctypes.c_void_p(address_of(dog)), {"prior_ref_count": 1}),
 ]
 
 

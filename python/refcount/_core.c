@@ -48,6 +48,8 @@
 #include <pygobject.h>
 #include <refcount/refcount.h>
 
+#include "rc-py-address.h"
+
 /* ---------------------------------------------------------------------- */
 /* PyReleasedHandle: an RcNativeHandle released by Python code            */
 
@@ -142,12 +144,10 @@ static PyObject *default_is_valid_handle_cffi;
 static PyObject *default_release_deletable, *default_release_owning;
 static PyObject *zero_long;
 
-/* Set by the refcount package through _configure(). */
-static PyObject *cdata_type;          /* cffi's FFI.CData */
-static PyObject *python_address_info; /* obj -> (address, is_function) */
-static PyObject *python_release_address; /* release -> address or None */
-/* Python functions with the signatures of pyrefcount's __init__s, called
- * only when the arguments do not parse, for Python's own messages. */
+/* Set by the refcount package through _configure(), with the address
+ * readers (rc-py-address.h): Python functions with the signatures of
+ * pyrefcount's __init__s, called only when the arguments do not parse, for
+ * Python's own messages. */
 static PyObject *python_signatures[3];
 
 /* On an escaped GObject: its Python handle (borrowed). */
@@ -160,182 +160,6 @@ static int
 python_is_running (void)
 {
   return Py_IsInitialized ();
-}
-
-/* ---------------------------------------------------------------------- */
-/* Addresses of handle objects and release functions                      */
-
-/* cffi has no C API to read a CData's address. Its object starts with
- * {PyObject_HEAD; CTypeDescrObject *c_type; char *c_data;}, and c_data is
- * the address for pointers, arrays, functions, structs and unions. Each
- * ctype is read that way only after cffi's own answer (through Python) for
- * one of its values matched c_data. */
-typedef struct
-{
-  PyObject_HEAD
-  PyObject *c_type;
-  char *c_data;
-} CffiDataLayout;
-
-#define N_KNOWN_CTYPES 64
-
-typedef struct
-{
-  PyObject *ctype;
-  char is_function;
-} KnownCtype;
-
-static KnownCtype known_ctypes[N_KNOWN_CTYPES];
-static int n_known_ctypes;
-
-static const KnownCtype *
-known_ctype_of (PyObject *obj)
-{
-  PyObject *ctype = ((CffiDataLayout *) obj)->c_type;
-
-  for (int i = 0; i < n_known_ctypes; i++)
-    if (known_ctypes[i].ctype == ctype)
-      return &known_ctypes[i];
-  return NULL;
-}
-
-static int
-is_cdata (PyObject *obj)
-{
-  return cdata_type != NULL && PyObject_TypeCheck (obj, (PyTypeObject *) cdata_type);
-}
-
-/* The address of a handle object: 0 with *has_address 0 when it has none
- * (None, ffi.NULL, an object only a subclass knows). -1 and an exception
- * only for errors of Python code. */
-static int
-address_of (PyObject *obj,
-            void    **address)
-{
-  PyObject *info;
-  int is_function;
-  unsigned long long value;
-
-  *address = NULL;
-  if (obj == Py_None)
-    return 0;
-  if (is_cdata (obj))
-    {
-      const KnownCtype *known = known_ctype_of (obj);
-
-      if (known != NULL)
-        {
-          *address = ((CffiDataLayout *) obj)->c_data;
-          return 0;
-        }
-    }
-  else if (PyLong_CheckExact (obj))
-    {
-      value = PyLong_AsUnsignedLongLong (obj);
-      if (value != (unsigned long long) -1 || !PyErr_Occurred ())
-        {
-          *address = (void *) (uintptr_t) value;
-          return 0;
-        }
-      /* Negative or too large: the Python code's ValueError says so. */
-      if (!PyErr_ExceptionMatches (PyExc_OverflowError))
-        return -1;
-      PyErr_Clear ();
-    }
-
-  if (python_address_info == NULL)
-    {
-      PyErr_SetString (PyExc_RuntimeError, "refcount._core is not configured");
-      return -1;
-    }
-  info = PyObject_CallOneArg (python_address_info, obj);
-  if (info == NULL)
-    return -1;
-  if (!PyArg_ParseTuple (info, "Kp", &value, &is_function))
-    {
-      Py_DECREF (info);
-      return -1;
-    }
-  Py_DECREF (info);
-  *address = (void *) (uintptr_t) value;
-
-  /* cffi said where: remember how to read this ctype, if c_data agrees. */
-  if (value != 0 && is_cdata (obj) && ((CffiDataLayout *) obj)->c_data == *address &&
-      n_known_ctypes < N_KNOWN_CTYPES)
-    {
-      PyObject *ctype = ((CffiDataLayout *) obj)->c_type;
-
-      Py_INCREF (ctype);
-      known_ctypes[n_known_ctypes].ctype = ctype;
-      known_ctypes[n_known_ctypes].is_function = (char) is_function;
-      n_known_ctypes++;
-    }
-  return 0;
-}
-
-/* address_of() for a handle object that may have no address (a
- * subclass's _is_valid_handle may accept one): NULL then, for its
- * TypeError or ValueError; -1 for any other error. */
-static int
-address_or_null (PyObject *obj,
-                 void    **address)
-{
-  if (address_of (obj, address) == 0)
-    return 0;
-  *address = NULL;
-  if (!PyErr_ExceptionMatches (PyExc_TypeError) && !PyErr_ExceptionMatches (PyExc_ValueError))
-    return -1;
-  PyErr_Clear ();
-  return 0;
-}
-
-/* The address of a native release function; NULL without an exception for
- * a Python callable. */
-static int
-release_address_of (PyObject *release,
-                    void    **address)
-{
-  PyObject *result;
-
-  *address = NULL;
-  if (is_cdata (release))
-    {
-      const KnownCtype *known = known_ctype_of (release);
-
-      if (known != NULL && known->is_function)
-        {
-          *address = ((CffiDataLayout *) release)->c_data;
-          if (*address != NULL)
-            return 0;
-        }
-    }
-  if (python_release_address == NULL)
-    {
-      PyErr_SetString (PyExc_RuntimeError, "refcount._core is not configured");
-      return -1;
-    }
-  result = PyObject_CallOneArg (python_release_address, release);
-  if (result == NULL)
-    return -1;
-  if (result != Py_None)
-    {
-      *address = PyLong_AsVoidPtr (result);
-      if (PyErr_Occurred ())
-        {
-          Py_DECREF (result);
-          return -1;
-        }
-      /* Learn the ctype of a cffi function, as address_of() does. */
-      if (is_cdata (release))
-        {
-          void *ignored;
-
-          if (address_of (release, &ignored) < 0)
-            PyErr_Clear ();
-        }
-    }
-  Py_DECREF (result);
-  return 0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1798,8 +1622,9 @@ make_type (PyObject     *module,
   return (PyTypeObject *) type;
 }
 
-/* _configure(cdata_type, address_info, release_address): the package's
- * Python answers for what C cannot read itself. */
+/* _configure(cdata_type, address_info, release_address, *signatures): the
+ * package's Python answers for what C cannot read itself (see
+ * rc-py-address.h), and the signatures of its __init__s. */
 static PyObject *
 core_configure (PyObject *module,
                 PyObject *args)
@@ -1815,14 +1640,8 @@ core_configure (PyObject *module,
       Py_INCREF (signatures[i]);
       Py_XSETREF (python_signatures[i], signatures[i]);
     }
-  if (!PyType_Check (cdata) || !PyCallable_Check (info) || !PyCallable_Check (release))
-    return PyErr_Format (PyExc_TypeError, "_configure() takes a type and two callables");
-  Py_INCREF (cdata);
-  Py_XSETREF (cdata_type, cdata);
-  Py_INCREF (info);
-  Py_XSETREF (python_address_info, info);
-  Py_INCREF (release);
-  Py_XSETREF (python_release_address, release);
+  if (rc_py_address_configure (cdata, info, release) < 0)
+    return NULL;
   Py_RETURN_NONE;
 }
 

@@ -97,7 +97,6 @@ def address_of(handle):
     elif _ffi is not None and isinstance(handle, _CData):
         ctype = _ffi.typeof(handle)
         if ctype.kind in ("pointer", "array", "function"):
-            _fast.remember_pointer_ctype(ctype, ctype.kind == "function")
             return int(_ffi.cast("uintptr_t", handle))
     elif isinstance(handle, ctypes.c_void_p):
         return handle.value or 0
@@ -127,7 +126,6 @@ def release_address_of(release):
     elif _ffi is not None and isinstance(release, _CData):
         ctype = _ffi.typeof(release)
         if ctype.kind == "function":
-            _fast.remember_pointer_ctype(ctype, True)
             address = int(_ffi.cast("uintptr_t", release))
             if address == 0:
                 raise ValueError("the release function pointer is NULL")
@@ -141,21 +139,17 @@ def release_address_of(release):
     )
 
 
-if _ffi is not None:
-    _PROBE = 0x5AFEC0DE
-    _fast.configure(type(_ffi.cast("void *", _PROBE)), _ffi.cast("void *", _PROBE), _PROBE)
+def _address_info(handle):
+    """address_of(handle), and whether it is a cffi function."""
+    is_function = isinstance(handle, _CData) and _ffi.typeof(handle).kind == "function"
+    return address_of(handle), is_function
 
 
-def _address(handle):
-    """address_of(), in C when it can tell."""
-    address = _fast.address_of(handle)
-    return address_of(handle) if address is None else address
-
-
-def _release_address(release):
-    """release_address_of(), in C when it can tell."""
-    address = _fast.function_address_of(release)
-    return release_address_of(release) if address is None else address
+# The same, in C (rc-py-address.h): ints and the cffi types it has learned,
+# the functions above for the rest.
+_fast.configure(_CData if _ffi is not None else None, _address_info, release_address_of)
+_address = _fast.address_of
+_release_address = _fast.release_address_of
 
 
 # Exceptions raised by Python release code are kept per thread: the C core
@@ -466,9 +460,8 @@ def _give_back_dependencies(owner, _pspec):
 NativeHandle = override(NativeHandle)
 __all__.append("NativeHandle")
 _fast.install(NativeHandle, _FAST_HANDLE_CALLS)
-# The common construction in C (handle_init: None, an int or a known cffi
-# pointer, no prior references, no properties); the Python __init__ above
-# for everything else.
+# The common construction in C (handle_init: no prior references, no
+# properties); the Python __init__ above for everything else.
 _python_init = NativeHandle.__dict__["__init__"]
 _fast.set_fallback("__init__", _python_init)
 NativeHandle.__init__ = _fast.handle_init
@@ -578,8 +571,8 @@ _fast.install(DeletableNativeHandle, frozenset({"__init__"}))
 # would die with the wrapper even if C code still held the GObject: the C
 # __del__ keeps such wrappers alive while C holds their GObject.
 DeletableNativeHandle.__del__ = _fast.release_on_del
-# The common case (a native release, a pointer or an address) in C; the
-# Python __new__ above for everything else.
+# The common case (a native release function, no prior references) in C;
+# the Python __new__ above for everything else.
 _python_new = DeletableNativeHandle.__dict__["__new__"].__func__
 _fast.set_fallback("__new__", _python_new)
 DeletableNativeHandle.__new__ = staticmethod(_fast.deletable_new)

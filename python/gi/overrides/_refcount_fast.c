@@ -17,9 +17,10 @@
  *
  * (The refcount package's handles are not PyGObject objects: see
  * refcount/_core.c.) Each C entry point takes the common case and hands
- * anything else to the Python code of Refcount.py (an address of a kind it
- * does not read, arguments that do not parse...). It is built and installed
- * with the overrides, which need it.
+ * anything else to the Python code of Refcount.py (prior references,
+ * arguments that do not parse, errors for it to word...). Addresses are
+ * read as in the refcount package, by rc-py-address.h. It is built and
+ * installed with the overrides, which need it.
  *
  * Of PyGObject it uses what pygobject.h offers to C modules: the wrapper's
  * obj and inst_dict, pygobject_register_wrapper(), pygobject_get(), the
@@ -34,52 +35,11 @@
 #include <pygobject.h>
 #include <refcount/refcount.h>
 
+#include "rc-py-address.h"
+
 /* The instance-dict key where the overrides keep the object given as
  * handle (a cffi pointer, a ctypes pointer...), alive while it is needed. */
 static PyObject *key_rc_handle;
-
-/* cffi's CData objects hold the pointer right after their type. cffi has
- * no C API, so configure() checks that layout on a probe pointer before
- * the fast path reads it; otherwise the overrides use ffi.cast. */
-typedef struct
-{
-  PyObject_HEAD
-  PyObject *c_type;
-  char *c_data;
-} CffiDataLayout;
-
-static PyTypeObject *cdata_type;      /* cffi's _CDataBase, or NULL */
-/* ctypes (cffi type descriptors) seen to be pointers, arrays or functions,
- * and whether each is a function type */
-#define N_POINTER_CTYPES 64
-static PyObject *pointer_ctypes[N_POINTER_CTYPES];
-static gboolean pointer_ctype_is_function[N_POINTER_CTYPES];
-static int n_pointer_ctypes;
-
-/* The address held by `obj` if it is a cffi pointer of a type seen before
- * (a function type when `function` is TRUE): TRUE; FALSE when it cannot
- * tell, and the Python code decides. */
-static gboolean
-known_cdata_address (PyObject *obj,
-                     gboolean  function,
-                     gpointer *address)
-{
-  if (cdata_type != NULL && PyObject_TypeCheck (obj, cdata_type))
-    {
-      PyObject *ctype = ((CffiDataLayout *) obj)->c_type;
-      int i;
-
-      for (i = 0; i < n_pointer_ctypes; i++)
-        if (pointer_ctypes[i] == ctype)
-          {
-            if (function && !pointer_ctype_is_function[i])
-              return FALSE;
-            *address = ((CffiDataLayout *) obj)->c_data;
-            return TRUE;
-          }
-    }
-  return FALSE;
-}
 
 static RcNativeHandle *
 as_handle (PyObject *self)
@@ -433,7 +393,7 @@ keep_handle (PyObject *self,
     return 0;
 
   if (plain && gself->inst_dict == NULL &&
-      (PyLong_CheckExact (kept) || (cdata_type != NULL && Py_TYPE (kept) == cdata_type)))
+      (PyLong_CheckExact (kept) || (PyObject *) Py_TYPE (kept) == cdata_type))
     {
       PyObject *dict = PyDict_New ();
 
@@ -675,37 +635,21 @@ static PyMethodDef release_on_del_def = {
 static PyObject *key_release;
 static PyObject *deletable_python_new;  /* the Python __new__ */
 
-/* An address given as an int or a known cffi pointer (a function pointer
- * when `function`): TRUE; FALSE when the Python code must decide. */
+/* Whether a reader of rc-py-address.h read: an error is left to the Python
+ * code, which raises it again, in its order. */
 static gboolean
-simple_address (PyObject *obj,
-                gboolean  function,
-                gpointer *address)
+read_address (int result)
 {
-  if (PyLong_CheckExact (obj))
-    {
-      /* (Not PyLong_AsVoidPtr(), which takes a negative number.) */
-      unsigned long long value = PyLong_AsUnsignedLongLong (obj);
-
-      if (value == (unsigned long long) -1 && PyErr_Occurred ())
-        {
-          PyErr_Clear ();  /* negative or too large: the Python code words it */
-          return FALSE;
-        }
-#if UINTPTR_MAX < ULLONG_MAX
-      if (value > UINTPTR_MAX)
-        return FALSE;
-#endif
-      *address = (gpointer) (uintptr_t) value;
-      return TRUE;
-    }
-  return known_cdata_address (obj, function, address);
+  if (result == 0)
+    return TRUE;
+  PyErr_Clear ();
+  return FALSE;
 }
 
 /* DeletableNativeHandle.__new__(cls, handle=None, release=None,
- * type_id=None, prior_ref_count=0), for the common case: None, an int or a
- * cffi pointer released by a native function (a cffi function or an
- * address). Anything else goes to the Python __new__. */
+ * type_id=None, prior_ref_count=0), for the common case: a handle released
+ * by a native function (a cffi function or an address), without prior
+ * references. Anything else goes to the Python __new__. */
 static PyObject *
 fast_deletable_new (PyObject *module,
                     PyObject *args,
@@ -732,10 +676,13 @@ fast_deletable_new (PyObject *module,
   parsed = parse_arguments (args, 1, kwargs, keys, 4, argv);
   if (parsed < 0)
     return NULL;
+  /* (A release function that is not an int or a cffi object is a Python
+   * callable, or a ctypes function: the Python code's.) */
   if (parsed == 0 ||
       (argv[3] != NULL && !is_exact_zero (argv[3])) ||
-      (argv[0] != Py_None && !simple_address (argv[0], FALSE, &address)) ||
-      !simple_address (argv[1], TRUE, &release_address) || release_address == NULL)
+      (!PyLong_CheckExact (argv[1]) && !is_cdata (argv[1])) ||
+      !read_address (release_address_of (argv[1], &release_address)) || release_address == NULL ||
+      !read_address (address_of (argv[0], &address)))
     return PyObject_Call (deletable_python_new, args, kwargs);
 
   typed = simple_type_id (argv[2], &type_id);
@@ -754,9 +701,8 @@ static PyObject *empty_tuple;
 
 /* NativeHandle.__init__(self, handle=None, type_id=None,
  * prior_ref_count=0, **properties), for the common case: a wrapper without
- * its GObject yet, a handle that is None, an int or a cffi pointer of a
- * type seen before, a type id that is None or a str, no prior references
- * and no properties. The GObject is made as GObject.Object.__init__ makes
+ * its GObject yet, a type id that is None or a str, no prior references and
+ * no properties. The GObject is made as GObject.Object.__init__ makes
  * it (PyGObject's own tp_init, without properties), then given its type id
  * and pointer directly: no GI marshalling, no property set by name, no
  * Python frame. Anything else goes to the Python __init__. */
@@ -783,7 +729,7 @@ fast_handle_init (PyObject *self,
     return NULL;
   if (parsed == 0 || ((PyGObject *) self)->obj != NULL ||
       (argv[2] != NULL && !is_exact_zero (argv[2])) ||
-      (argv[0] != Py_None && !simple_address (argv[0], FALSE, &address)) ||
+      !read_address (address_of (argv[0], &address)) ||
       (typed = simple_type_id (argv[1], &type_id)) == 0)
     {
       PyObject *head = PyTuple_Pack (1, self);
@@ -852,94 +798,54 @@ fast_set_fallback (PyObject *module,
   Py_RETURN_NONE;
 }
 
-/* configure(cdata_type, probe, expected): enables reading cffi pointers
- * directly when probe (a cffi pointer to `expected`) reads right. */
+/* configure(cdata_type, address_info, release_address): the overrides'
+ * Python readers, for what C cannot read itself (see rc-py-address.h). */
 static PyObject *
 fast_configure (PyObject *module,
                 PyObject *args)
 {
-  PyTypeObject *type;
-  PyObject *probe;
-  PyObject *expected_obj;
-  void *expected;
+  PyObject *cdata, *info, *release;
 
-  if (!PyArg_ParseTuple (args, "O!OO:configure", &PyType_Type, &type, &probe, &expected_obj))
+  if (!PyArg_ParseTuple (args, "OOO:configure", &cdata, &info, &release) ||
+      rc_py_address_configure (cdata, info, release) < 0)
     return NULL;
-  expected = PyLong_AsVoidPtr (expected_obj);
-  if (expected == NULL && PyErr_Occurred ())
-    return NULL;
-
-  cdata_type = NULL;
-  if (Py_TYPE (probe) == type && (void *) ((CffiDataLayout *) probe)->c_data == expected)
-    {
-      Py_INCREF (type);
-      cdata_type = type;
-    }
-  return PyBool_FromLong (cdata_type != NULL);
-}
-
-/* remember_pointer_ctype(ctype, is_function): a cffi type whose values are
- * addresses (of functions when is_function). */
-static PyObject *
-fast_remember_pointer_ctype (PyObject *module,
-                             PyObject *args)
-{
-  PyObject *ctype;
-  int is_function;
-  int i;
-
-  if (!PyArg_ParseTuple (args, "Op:remember_pointer_ctype", &ctype, &is_function))
-    return NULL;
-
-  for (i = 0; i < n_pointer_ctypes; i++)
-    if (pointer_ctypes[i] == ctype)
-      Py_RETURN_NONE;
-  if (n_pointer_ctypes < N_POINTER_CTYPES)
-    {
-      pointer_ctype_is_function[n_pointer_ctypes] = is_function;
-      pointer_ctypes[n_pointer_ctypes++] = Py_NewRef (ctype);
-    }
   Py_RETURN_NONE;
 }
 
-/* address_of(obj): the address of None, an int, or a cffi pointer of a
- * type seen before; None when it cannot tell (the Python code decides). */
+/* address_of(obj): the address of a handle object, 0 for None. */
 static PyObject *
 fast_address_of (PyObject *module,
                  PyObject *obj)
 {
-  gpointer address;
+  void *address;
 
-  if (obj == Py_None)
-    return PyLong_FromLong (0);
-  if (simple_address (obj, FALSE, &address))
-    return PyLong_FromVoidPtr (address);
-  Py_RETURN_NONE;
+  if (address_of (obj, &address) < 0)
+    return NULL;
+  return PyLong_FromVoidPtr (address);
 }
 
-/* function_address_of(obj): the address of a cffi function pointer of a
- * type seen before, if not NULL; None when it cannot tell. */
+/* release_address_of(release): the address of a native release function,
+ * None for a Python callable. */
 static PyObject *
-fast_function_address_of (PyObject *module,
-                          PyObject *obj)
+fast_release_address_of (PyObject *module,
+                         PyObject *release)
 {
-  gpointer address;
+  void *address;
 
-  if (known_cdata_address (obj, TRUE, &address) && address != NULL)
-    return PyLong_FromVoidPtr (address);
-
-  Py_RETURN_NONE;
+  if (release_address_of (release, &address) < 0)
+    return NULL;
+  if (address == NULL)
+    Py_RETURN_NONE;
+  return PyLong_FromVoidPtr (address);
 }
 
 static PyMethodDef module_methods[] = {
   { "configure", fast_configure, METH_VARARGS,
-    "configure(cdata_type, probe, expected): enable direct reads of cffi pointers." },
-  { "remember_pointer_ctype", fast_remember_pointer_ctype, METH_VARARGS,
-    "remember_pointer_ctype(ctype, is_function): a cffi type whose values are addresses." },
-  { "function_address_of", fast_function_address_of, METH_O,
-    "function_address_of(obj): the address of a known cffi function pointer, else None." },
+    "configure(cdata_type, address_info, release_address): the Python address readers." },
   { "address_of", fast_address_of, METH_O,
-    "address_of(obj): the address of None, an int or a known cffi pointer, else None." },
+    "address_of(obj): the address of a handle object, 0 for None." },
+  { "release_address_of", fast_release_address_of, METH_O,
+    "release_address_of(release): the address of a native release function, None for a Python callable." },
   { "install", fast_install, METH_VARARGS,
     "install(cls, names): put the C implementations named in `names` on cls." },
   { "configure_stash", fast_configure_stash, METH_O,
