@@ -19,6 +19,7 @@ gi.require_version("Refcount", "1.0")
 from gi.module import get_introspection_module  # noqa: E402
 from gi.repository import GLib, GObject, Refcount  # noqa: E402
 
+import cffi  # noqa: E402
 import pytest  # noqa: E402
 
 from rcnative import address_of, assert_rc_error, ffi, lib, new_dog  # noqa: E402
@@ -964,6 +965,43 @@ def test_constructed_without_a_handle_on_both_paths():
         assert h.get_handle() is dog
         h.release()
         assert lib.rc_tn_is_alive(dog) == 0
+
+
+def _outcome(function, obj):
+    try:
+        return function(obj)
+    except (TypeError, ValueError) as exc:
+        return type(exc), str(exc)
+
+
+def test_the_c_address_readers_answer_as_the_python_ones(ctypes_lib):
+    """The overrides' C readers (rc-py-address.h), which read ints and the
+    cffi types they have learned from the Python readers' answers, give
+    those answers, values and errors, for every kind: the first time and
+    once the cffi types are learned."""
+    import gi.overrides.Refcount as overrides
+
+    fast = overrides._fast
+    local = cffi.FFI()
+    local.cdef("struct rc_reader_probe { int x; }; typedef void (*rc_reader_fn) (void *);")
+    probe = local.new("struct rc_reader_probe *")
+    handles = [
+        None, 0, 1234, -1, 2 ** 64, True, "x",
+        probe, local.cast("struct rc_reader_probe *", 0), local.new("int[3]"),
+        lib.rc_tn_release, local.cast("int", 5), probe[0],
+        ctypes.c_void_p(4321), ctypes.c_void_p(None), make_capsule(5678, CAPSULE_NAME),
+    ]
+    releases = [
+        lib.rc_tn_release, local.cast("rc_reader_fn", 0), local.cast("rc_reader_fn", lib.rc_tn_release),
+        1234, 0, -1, True, "x", probe, ctypes_lib.rc_tn_release, print,
+    ]
+    for _ in range(2):
+        for obj in handles:
+            assert _outcome(fast.address_of, obj) == _outcome(overrides.address_of, obj), obj
+        for obj in releases:
+            assert _outcome(fast.release_address_of, obj) == _outcome(overrides.release_address_of, obj), obj
+    assert fast.address_of(probe) == int(local.cast("uintptr_t", probe)) != 0
+    assert fast.release_address_of(print) is None
 
 
 @pytest.mark.parametrize("bad", [-1, -(2 ** 63), 2 ** 64], ids=["-1", "-2**63", "2**64"])
