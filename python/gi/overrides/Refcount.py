@@ -25,7 +25,7 @@ import inspect
 import sys
 import threading
 
-from gi.repository import GLib, GObject
+from gi.repository import GObject
 
 from ..module import get_introspection_module
 from ..overrides import override
