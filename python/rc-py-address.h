@@ -78,6 +78,19 @@ is_cdata (PyObject *obj)
   return cdata_type != NULL && PyObject_TypeCheck (obj, (PyTypeObject *) cdata_type);
 }
 
+/* reader(obj), for a Python reader set by rc_py_address_configure(). */
+static inline PyObject *
+call_python_reader (PyObject *reader,
+                    PyObject *obj)
+{
+  if (reader == NULL)
+    {
+      PyErr_SetString (PyExc_RuntimeError, "the address readers are not configured");
+      return NULL;
+    }
+  return PyObject_CallOneArg (reader, obj);
+}
+
 /* An exact int that is a pointer: 1 with *address set; 0 for anything else
  * (negative, too large: the Python reader words the error). */
 static inline int
@@ -122,12 +135,7 @@ address_of (PyObject *obj,
       return 0;
     }
 
-  if (python_address_info == NULL)
-    {
-      PyErr_SetString (PyExc_RuntimeError, "the address readers are not configured");
-      return -1;
-    }
-  info = PyObject_CallOneArg (python_address_info, obj);
+  info = call_python_reader (python_address_info, obj);
   if (info == NULL)
     return -1;
   if (!PyArg_ParseTuple (info, "Kp", &value, &is_function))
@@ -189,12 +197,7 @@ release_address_of (PyObject *release,
             return 0;
         }
     }
-  if (python_release_address == NULL)
-    {
-      PyErr_SetString (PyExc_RuntimeError, "the address readers are not configured");
-      return -1;
-    }
-  result = PyObject_CallOneArg (python_release_address, release);
+  result = call_python_reader (python_release_address, release);
   if (result == NULL)
     return -1;
   if (result != Py_None)
